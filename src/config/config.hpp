@@ -140,4 +140,8 @@ std::vector<Problem> validate(const Config& config);
 // Parses a duration such as "250ms", "10s", "5m" or "1h".
 Result<Duration> parse_duration(const std::string& text);
 
+// Parses a byte count such as "512B", "64KiB", "32MiB" or "1GiB". The units
+// are powers of 1024. The error names the text and the accepted units.
+Result<std::size_t> parse_size(const std::string& text);
+
 }  // namespace sanctum::config

@@ -1,4 +1,5 @@
 #include <charconv>
+#include <limits>
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
@@ -132,20 +133,52 @@ Result<Duration> parse_duration(const std::string& text) {
     return make_error(fmt::format(
         "invalid duration \"{}\": expected a number with a unit, e.g. 250ms, 10s, 5m, 1h", text));
   }
+  long long milliseconds_per_unit = 0;
   if (unit == "ms") {
-    return Duration(value);
+    milliseconds_per_unit = 1;
+  } else if (unit == "s") {
+    milliseconds_per_unit = 1000;
+  } else if (unit == "m") {
+    milliseconds_per_unit = 60'000;
+  } else if (unit == "h") {
+    milliseconds_per_unit = 3'600'000;
+  } else {
+    return make_error(fmt::format(
+        "invalid duration \"{}\": unit must be ms, s, m or h, e.g. 250ms, 10s, 5m", text));
   }
-  if (unit == "s") {
-    return Duration(value * 1000);
+  if (value > std::numeric_limits<long long>::max() / milliseconds_per_unit) {
+    return make_error(fmt::format("invalid duration \"{}\": the value is too large", text));
   }
-  if (unit == "m") {
-    return Duration(value * 60'000);
+  return Duration(value * milliseconds_per_unit);
+}
+
+Result<std::size_t> parse_size(const std::string& text) {
+  unsigned long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  if (text.empty() || ec != std::errc()) {
+    return make_error(fmt::format(
+        "invalid size \"{}\": expected a number of bytes with a unit, e.g. 512B, 64KiB, 32MiB",
+        text));
   }
-  if (unit == "h") {
-    return Duration(value * 3'600'000);
+  unsigned long long bytes_per_unit = 0;
+  if (unit == "B") {
+    bytes_per_unit = 1;
+  } else if (unit == "KiB") {
+    bytes_per_unit = 1ULL << 10;
+  } else if (unit == "MiB") {
+    bytes_per_unit = 1ULL << 20;
+  } else if (unit == "GiB") {
+    bytes_per_unit = 1ULL << 30;
+  } else {
+    return make_error(fmt::format(
+        "invalid size \"{}\": unit must be B, KiB, MiB or GiB (powers of 1024), e.g. 64KiB",
+        text));
   }
-  return make_error(fmt::format(
-      "invalid duration \"{}\": unit must be ms, s, m or h, e.g. 250ms, 10s, 5m", text));
+  if (value > std::numeric_limits<std::size_t>::max() / bytes_per_unit) {
+    return make_error(fmt::format("invalid size \"{}\": the value is too large", text));
+  }
+  return static_cast<std::size_t>(value * bytes_per_unit);
 }
 
 std::string to_string(const Problem& problem) {

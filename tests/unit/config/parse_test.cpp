@@ -52,5 +52,35 @@ TEST(Duration, ParsesUnits) {
   EXPECT_FALSE(parse_duration("ten seconds").ok());
 }
 
+TEST(Duration, RejectsValueThatOverflows) {
+  auto huge = parse_duration("9223372036854775807h");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("too large"), std::string::npos) << huge.error().message;
+}
+
+TEST(Size, ParsesBinaryUnits) {
+  EXPECT_EQ(*parse_size("512B"), 512u);
+  EXPECT_EQ(*parse_size("64KiB"), 64u * 1024);
+  EXPECT_EQ(*parse_size("32MiB"), 32u * 1024 * 1024);
+  EXPECT_EQ(*parse_size("2GiB"), 2ull * 1024 * 1024 * 1024);
+}
+
+TEST(Size, RejectsMissingOrDecimalUnit) {
+  EXPECT_FALSE(parse_size("").ok());
+  EXPECT_FALSE(parse_size("65536").ok());
+  EXPECT_FALSE(parse_size("-1KiB").ok());
+  EXPECT_FALSE(parse_size("KiB").ok());
+  auto decimal = parse_size("32MB");
+  ASSERT_FALSE(decimal.ok());
+  EXPECT_NE(decimal.error().message.find("unit must be B, KiB, MiB or GiB"), std::string::npos)
+      << decimal.error().message;
+}
+
+TEST(Size, RejectsValueThatOverflows) {
+  auto huge = parse_size("18446744073709551615GiB");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().message.find("too large"), std::string::npos) << huge.error().message;
+}
+
 }  // namespace
 }  // namespace sanctum::config
