@@ -68,7 +68,11 @@ struct ListenerConfig {
   std::vector<std::string> allow;
   std::filesystem::path auth_token_file;  // bearer listeners only
   bool loopback_bypass = false;           // bearer listeners only
-  int source_line = 0;                    // line of the [[listener]] table, 0 for flags
+  // Lets a plain listener with auth = none bind a non-loopback address.
+  // Without it validate() rejects that listener, because anyone who can reach
+  // the address could then use the model server with no credentials.
+  bool unsafe_open = false;
+  int source_line = 0;  // line of the [[listener]] table, 0 for flags
 };
 
 // Per-phase timeouts. Streamed responses have no total deadline.
@@ -127,8 +131,10 @@ std::string to_string(const Problem& problem);
 
 // Reads and parses a TOML config file into a Config. Relative paths in it are
 // resolved against the file's folder. Unknown keys, wrong types and syntax
-// errors come back as problems with their line. Does not check that
-// referenced files exist; validate() does.
+// errors are appended to `problems` with their line and key path. Returns the
+// Config only when this call appended no problem, otherwise an Error such as
+// "3 problems in sanctum.toml". Does not check that referenced files exist;
+// validate() does.
 Result<Config> load(const std::filesystem::path& path, std::vector<Problem>& problems);
 
 // Checks cross-field rules and the filesystem: at least one listener, unique
