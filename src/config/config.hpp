@@ -137,10 +137,14 @@ std::string to_string(const Problem& problem);
 // validate() does.
 Result<Config> load(const std::filesystem::path& path, std::vector<Problem>& problems);
 
-// Checks cross-field rules and the filesystem: at least one listener, unique
-// names, TLS material readable when a TLS listener exists, bearer listeners
-// have a token file with mode 0600 or stricter, `plain = false` leaves at least one
-// TLS listener. Returns every problem found, empty when the config is usable.
+// Checks cross-field rules and the files the config names. Among them: at
+// least one listener, unique names, readable TLS files when a TLS listener
+// exists, and a non-empty bearer token file with no permission bits for group
+// or others. `plain = false` must leave a TLS listener, and a plain listener
+// without authentication may bind only loopback addresses unless it sets
+// `unsafe_open`. With `plain = false`, plain listeners skip the token file
+// and loopback checks because they will not run. Returns every problem found,
+// empty when the config is usable.
 std::vector<Problem> validate(const Config& config);
 
 // Parses a duration such as "250ms", "10s", "5m" or "1h".
