@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace sanctum::http {
+
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Builds the JSON body OpenAI clients expect for errors:
+// {"error":{"message":…,"type":…,"code":…}}.
+std::string openai_error_body(std::string_view message, std::string_view type,
+                              std::string_view code);
+
+// Builds a complete error response with that body. `version` is the
+// client's HTTP version (10 or 11).
+Response json_error(boost::beast::http::status status, std::string_view message,
+                    std::string_view type, std::string_view code, unsigned version,
+                    bool keep_alive);
+
+// Removes the hop-by-hop headers of RFC 9110 section 7.6.1 (Connection and
+// every header it names, Keep-Alive, Proxy-Connection, TE, Trailer,
+// Transfer-Encoding, Upgrade) from `fields`.
+void remove_hop_by_hop(boost::beast::http::fields& fields);
+
+// True when `target` is an origin-form request target ("/path?query").
+bool is_origin_form(std::string_view target);
+
+}  // namespace sanctum::http

@@ -1,0 +1,643 @@
+#include "proxy/exchange.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <fmt/format.h>
+
+#include "auth/policy.hpp"
+#include "http/messages.hpp"
+#include "obs/counters.hpp"
+#include "obs/log.hpp"
+
+namespace sanctum::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+using Clock = std::chrono::steady_clock;
+using obs::Counter;
+
+namespace {
+
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t kRelayBufferSize = 16 * 1024;
+
+double millis_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string seconds_text(config::Duration d) {
+  return fmt::format("{:g}s", std::chrono::duration<double>(d).count());
+}
+
+template <class Stream>
+beast::tcp_stream& lowest(Stream& stream) {
+  return beast::get_lowest_layer(stream);
+}
+
+// Errors that mean the client closed or reset the connection: not worth a
+// log line above debug and never an error response.
+bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::ssl::error::stream_truncated || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::operation_aborted ||
+         ec == net::error::bad_descriptor;
+}
+
+// Watches the client socket while an exchange is forwarded, without reading
+// from it, so that a client that goes away cancels the upstream request at
+// once, even while the upstream is silent.
+struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
+  ClientWatch(tcp::socket& client, beast::tcp_stream** upstream)
+      : socket(client), fd(client.native_handle()), timer(client.get_executor()),
+        upstream_slot(upstream) {}
+
+  tcp::socket& socket;
+  int fd;
+  net::steady_timer timer;
+  beast::tcp_stream** upstream_slot;
+  bool active = true;
+  bool client_gone = false;
+
+  void start() {
+    socket.async_wait(tcp::socket::wait_read,
+                      [self = shared_from_this()](beast::error_code ec) { self->on_ready(ec); });
+  }
+
+  void stop() {
+    active = false;
+    beast::error_code ignored;
+    timer.cancel();
+    socket.cancel(ignored);
+  }
+
+  void on_ready(beast::error_code ec) {
+    if (!active || ec == net::error::operation_aborted) {
+      return;
+    }
+    pollfd descriptor{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&descriptor, 1, 0) < 0) {
+      return;
+    }
+    if (ec || (descriptor.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+      on_gone();
+      return;
+    }
+    // Bytes but no end of stream: a TLS close_notify whose FIN is still on
+    // the way, or a pipelined request. Check again shortly without reading.
+    timer.expires_after(std::chrono::milliseconds(100));
+    timer.async_wait([self = shared_from_this()](beast::error_code tec) {
+      if (!tec) {
+        self->on_ready({});
+      }
+    });
+  }
+
+  void on_gone() {
+    client_gone = true;
+    if (*upstream_slot != nullptr) {
+      beast::error_code ignored;
+      (*upstream_slot)->socket().close(ignored);
+    }
+  }
+};
+
+// How one exchange ended, for the access log and the connection loop.
+struct Outcome {
+  unsigned status = 0;
+  std::uint64_t bytes_out = 0;
+  double ttfb_ms = -1;
+  std::string outcome = "complete";
+  std::string error;
+  bool keep_alive = true;
+};
+
+template <class Stream>
+awaitable<bool> send_response(Stream& stream, sanctum::http::Response& response,
+                              config::Duration limit) {
+  lowest(stream).expires_after(limit);
+  auto [ec, n] = co_await http::async_write(stream, response, kUseTuple);
+  co_return !ec;
+}
+
+// Sends an OpenAI-shaped error to the client and fills `out` to match.
+template <class Stream>
+awaitable<void> send_error(Stream& stream, Outcome& out, http::status status,
+                           std::string message, std::string_view type, std::string_view code,
+                           unsigned version, config::Duration limit) {
+  auto response = sanctum::http::json_error(status, message, type, code, version, out.keep_alive);
+  if (status == http::status::unauthorized) {
+    response.set(http::field::www_authenticate, "Bearer realm=\"sanctum\"");
+  }
+  out.status = static_cast<unsigned>(status);
+  if (out.error.empty()) {
+    out.error = std::move(message);
+  }
+  if (!co_await send_response(stream, response, limit)) {
+    out.keep_alive = false;
+  }
+}
+
+std::string host_header_of(const config::UpstreamTarget& upstream) {
+  if (upstream.host.find(':') != std::string::npos) {
+    return fmt::format("[{}]:{}", upstream.host, upstream.port);
+  }
+  return fmt::format("{}:{}", upstream.host, upstream.port);
+}
+
+awaitable<beast::error_code> connect_upstream(beast::tcp_stream& upstream,
+                                              const config::UpstreamTarget& target,
+                                              config::Duration limit) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(target.host, ec);
+  upstream.expires_after(limit);
+  if (!ec) {
+    auto [cec] = co_await upstream.async_connect(tcp::endpoint(address, target.port), kUseTuple);
+    ec = cec;
+  } else {
+    tcp::resolver resolver(upstream.get_executor());
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
+    if (rec) {
+      co_return rec;
+    }
+    auto [cec, endpoint] = co_await upstream.async_connect(endpoints, kUseTuple);
+    ec = cec;
+  }
+  if (!ec) {
+    upstream.socket().set_option(tcp::no_delay(true), ec);
+  }
+  co_return ec;
+}
+
+// Rewrites a client request into the one the upstream receives.
+void prepare_upstream_request(http::request<http::string_body>& request,
+                              const ListenerRuntime& listener) {
+  sanctum::http::remove_hop_by_hop(request);
+  request.set(http::field::host, host_header_of(listener.upstream));
+  if (!listener.upstream.base_path.empty()) {
+    request.target(listener.upstream.base_path + std::string(request.target()));
+  }
+  request.version(11);
+  request.keep_alive(true);
+  // The body was read whole, so it always goes upstream with Content-Length:
+  // mlx_lm.server answers 411 to a chunked request body.
+  request.prepare_payload();
+}
+
+// Copies the upstream response head into the head sent to the client and
+// picks the framing: the upstream's Content-Length when it has one, chunked
+// for an HTTP/1.1 client otherwise, and close-delimited for HTTP/1.0.
+void prepare_client_head(const http::response_parser<http::buffer_body>& parser,
+                         http::response<http::buffer_body>& head, unsigned client_version,
+                         bool& keep_alive) {
+  const auto& upstream_head = parser.get();
+  head.result(upstream_head.result_int());
+  head.reason(upstream_head.reason());
+  head.version(client_version);
+  for (const auto& field : upstream_head) {
+    head.insert(field.name_string(), field.value());
+  }
+  sanctum::http::remove_hop_by_hop(head);
+  if (!parser.is_done() && !parser.content_length()) {
+    head.erase(http::field::content_length);
+    if (client_version >= 11) {
+      head.chunked(true);
+    } else {
+      keep_alive = false;
+    }
+  }
+  head.keep_alive(keep_alive);
+  head.body().data = nullptr;
+  head.body().size = 0;
+  head.body().more = !parser.is_done();
+}
+
+std::string upstream_key(const config::UpstreamTarget& upstream) {
+  return upstream.host + ":" + std::to_string(upstream.port);
+}
+
+// Forwards `request` and relays the response. Sends an error response itself
+// when the upstream cannot be reached or fails before its response head.
+template <class Stream>
+awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Worker& worker,
+                           Peer& peer, http::request<http::string_body>& request,
+                           unsigned client_version, bool client_keep_alive) {
+  const auto& timeouts = listener.global->timeouts;
+  const auto& target = listener.upstream;
+  const std::string key = upstream_key(target);
+  Outcome out;
+  out.keep_alive = client_keep_alive && !worker.draining;
+  bool head_request = request.method() == http::verb::head;
+
+  std::optional<beast::tcp_stream> upstream;
+  beast::tcp_stream* upstream_ptr = nullptr;
+  auto watch = std::make_shared<ClientWatch>(*peer.socket, &upstream_ptr);
+  watch->start();
+  struct StopWatch {
+    std::shared_ptr<ClientWatch> watch;
+    ~StopWatch() { watch->stop(); }
+  } stop_watch{watch};
+
+  prepare_upstream_request(request, listener);
+  Clock::time_point sent_at = Clock::now();
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  beast::flat_buffer upstream_buffer;
+
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    upstream_ptr = nullptr;
+    if (attempt == 0) {
+      if (auto idle = worker.upstream_pool.take(key)) {
+        upstream.emplace(std::move(*idle));
+        reused = true;
+        obs::counters().add(Counter::proxy_upstream_reused);
+      }
+    }
+    if (!reused) {
+      upstream.emplace(client.get_executor());
+      upstream_ptr = &*upstream;
+      beast::error_code ec = co_await connect_upstream(*upstream, target, timeouts.upstream_connect);
+      if (watch->client_gone) {
+        out.outcome = "client-cancel";
+        out.keep_alive = false;
+        co_return out;
+      }
+      if (ec == beast::error::timeout) {
+        obs::counters().add(Counter::proxy_upstream_timeout);
+        co_await send_error(client, out, http::status::gateway_timeout,
+                            fmt::format("upstream {} did not accept a connection within {}",
+                                        target.text, seconds_text(timeouts.upstream_connect)),
+                            "upstream_error", "upstream_timeout", client_version,
+                            timeouts.request_head);
+        out.outcome = "error";
+        co_return out;
+      }
+      if (ec) {
+        obs::counters().add(Counter::proxy_upstream_connect_error);
+        co_await send_error(client, out, http::status::bad_gateway,
+                            fmt::format("upstream {} is unreachable: {}", target.text, ec.message()),
+                            "upstream_error", "upstream_unreachable", client_version,
+                            timeouts.request_head);
+        out.outcome = "error";
+        co_return out;
+      }
+    }
+    upstream_ptr = &*upstream;
+
+    upstream->expires_after(timeouts.request_body);
+    auto [wec, wn] = co_await http::async_write(*upstream, request, kUseTuple);
+    parser.emplace();
+    parser->body_limit(boost::none);
+    parser->skip(head_request);
+    if (!wec) {
+      upstream->expires_after(timeouts.upstream_first_byte);
+      auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer, *parser, kUseTuple);
+      wec = rec;
+    }
+    if (!wec) {
+      break;
+    }
+    if (watch->client_gone) {
+      out.outcome = "client-cancel";
+      out.keep_alive = false;
+      co_return out;
+    }
+    bool nothing_received = !parser->got_some();
+    upstream_buffer.clear();
+    if (reused && nothing_received && wec != beast::error::timeout) {
+      // The upstream closed this idle connection before reading the request;
+      // try once more on a new connection.
+      continue;
+    }
+    if (wec == beast::error::timeout) {
+      obs::counters().add(Counter::proxy_upstream_timeout);
+      co_await send_error(client, out, http::status::gateway_timeout,
+                          fmt::format("upstream {} sent no response head within {}", target.text,
+                                      seconds_text(timeouts.upstream_first_byte)),
+                          "upstream_error", "upstream_timeout", client_version,
+                          timeouts.request_head);
+    } else {
+      obs::counters().add(Counter::proxy_upstream_error);
+      co_await send_error(client, out, http::status::bad_gateway,
+                          fmt::format("upstream {} failed before its response head: {}",
+                                      target.text, wec.message()),
+                          "upstream_error", "upstream_failed", client_version,
+                          timeouts.request_head);
+    }
+    out.outcome = "error";
+    co_return out;
+  }
+  out.ttfb_ms = millis_since(sent_at);
+
+  http::response<http::buffer_body> head;
+  prepare_client_head(*parser, head, client_version, out.keep_alive);
+  out.status = head.result_int();
+  http::response_serializer<http::buffer_body> serializer{head};
+  lowest(client).expires_after(timeouts.stream_idle);
+  auto [hec, hn] = co_await http::async_write_header(client, serializer, kUseTuple);
+  if (hec) {
+    out.outcome = "client-cancel";
+    out.error = hec.message();
+    out.keep_alive = false;
+    co_return out;
+  }
+
+  obs::counters().active_streams.fetch_add(1, std::memory_order_relaxed);
+  struct StreamGauge {
+    ~StreamGauge() { obs::counters().active_streams.fetch_sub(1, std::memory_order_relaxed); }
+  } stream_gauge;
+
+  char relay_buffer[kRelayBufferSize];
+  while (!parser->is_done()) {
+    parser->get().body().data = relay_buffer;
+    parser->get().body().size = sizeof relay_buffer;
+    upstream->expires_after(timeouts.stream_idle);
+    auto [rec, rn] = co_await http::async_read_some(*upstream, upstream_buffer, *parser, kUseTuple);
+    if (rec == http::error::need_buffer) {
+      rec = {};
+    }
+    std::size_t got = sizeof relay_buffer - parser->get().body().size;
+    if (got > 0) {
+      head.body().data = relay_buffer;
+      head.body().size = got;
+      head.body().more = true;
+      lowest(client).expires_after(timeouts.stream_idle);
+      auto [cec, cn] = co_await http::async_write(client, serializer, kUseTuple);
+      if (cec == http::error::need_buffer) {
+        cec = {};
+      }
+      if (cec) {
+        out.outcome = "client-cancel";
+        out.error = cec.message();
+        out.keep_alive = false;
+        obs::counters().add(Counter::proxy_stream_client_cancel);
+        co_return out;
+      }
+      out.bytes_out += got;
+    }
+    if (rec) {
+      out.keep_alive = false;
+      if (watch->client_gone) {
+        out.outcome = "client-cancel";
+        out.error = "client closed the connection";
+        obs::counters().add(Counter::proxy_stream_client_cancel);
+      } else if (rec == beast::error::timeout) {
+        out.outcome = "timeout";
+        out.error = fmt::format("upstream sent nothing for {}", seconds_text(timeouts.stream_idle));
+        obs::counters().add(Counter::proxy_stream_timeout);
+      } else {
+        out.outcome = "upstream-cut";
+        out.error = "upstream closed mid-response: " + rec.message();
+        obs::counters().add(Counter::proxy_stream_upstream_cut);
+      }
+      co_return out;
+    }
+  }
+
+  head.body().data = nullptr;
+  head.body().size = 0;
+  head.body().more = false;
+  lowest(client).expires_after(timeouts.stream_idle);
+  auto [fec, fn] = co_await http::async_write(client, serializer, kUseTuple);
+  if (fec && fec != http::error::need_buffer) {
+    out.outcome = "client-cancel";
+    out.error = fec.message();
+    out.keep_alive = false;
+    co_return out;
+  }
+  obs::counters().add(Counter::proxy_stream_complete);
+  if (parser->keep_alive() && !parser->need_eof() && !watch->client_gone) {
+    upstream_ptr = nullptr;
+    worker.upstream_pool.put(key, std::move(*upstream), listener.global->limits.upstream_pool_size);
+  }
+  co_return out;
+}
+
+obs::RateLimiter& denial_log_limiter() {
+  static obs::RateLimiter limiter(10, std::chrono::seconds(60));
+  return limiter;
+}
+
+void log_denial(const Peer& peer, const ListenerRuntime& listener, const auth::Decision& decision) {
+  auto log = obs::logger("auth");
+  log->debug("[c{}] {} denied on listener {}: {}", peer.connection->id, peer.connection->peer,
+             listener.config.name, decision.reason);
+  std::uint64_t suppressed = 0;
+  if (denial_log_limiter().allow(suppressed)) {
+    log->info("request from {} denied on listener {} ({}): {}{}", peer.connection->peer,
+              listener.config.name, decision.status, decision.reason,
+              suppressed > 0 ? fmt::format(" ({} more denials not logged)", suppressed) : "");
+  }
+}
+
+std::string path_without_query(std::string_view target) {
+  return std::string(target.substr(0, target.find('?')));
+}
+
+void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Clock::time_point start,
+                  const Outcome& out) {
+  if (listener.access_log == nullptr) {
+    return;
+  }
+  record.status = out.status;
+  record.bytes_out = out.bytes_out;
+  record.upstream_ttfb_ms = out.ttfb_ms;
+  record.outcome = out.outcome;
+  record.error = out.error;
+  record.duration_ms = millis_since(start);
+  listener.access_log->write(record);
+}
+
+}  // namespace
+
+template <class Stream>
+awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
+                               const ListenerRuntime& listener, Worker& worker, Peer& peer) {
+  const auto& limits = listener.global->limits;
+  const auto& timeouts = listener.global->timeouts;
+  const std::string& identity_header = listener.global->identity_header;
+  bool first = true;
+
+  for (;;) {
+    if (worker.draining) {
+      co_return;
+    }
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    lowest(stream).expires_after(first ? timeouts.request_head : timeouts.keepalive_idle);
+    peer.connection->idle = buffer.size() == 0;
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    peer.connection->idle = false;
+    first = false;
+
+    Clock::time_point start = Clock::now();
+    obs::AccessRecord record;
+    record.time = std::chrono::system_clock::now();
+    record.connection_id = peer.connection->id;
+    record.listener = listener.config.name;
+    record.peer = peer.connection->peer;
+    if (peer.identity) {
+      record.transport = "mtls";
+      record.client = peer.identity->display_name();
+      record.client_serial = peer.identity->serial_hex;
+    }
+    Outcome out;
+    out.keep_alive = false;
+    unsigned version = 11;
+
+    if (ec) {
+      if (is_disconnect(ec) || (ec == beast::error::timeout && !parser.got_some())) {
+        co_return;
+      }
+      out.outcome = "rejected";
+      if (ec == beast::error::timeout) {
+        obs::counters().add(Counter::http_request_timeout);
+        co_await send_error(stream, out, http::status::request_timeout,
+                            fmt::format("request head not received within {}",
+                                        seconds_text(timeouts.request_head)),
+                            "invalid_request_error", "request_timeout", version,
+                            timeouts.request_head);
+      } else if (ec == http::error::header_limit) {
+        obs::counters().add(Counter::http_header_too_large);
+        co_await send_error(stream, out, http::status::request_header_fields_too_large,
+                            fmt::format("request headers exceed {} bytes", limits.max_header_bytes),
+                            "invalid_request_error", "headers_too_large", version,
+                            timeouts.request_head);
+      } else {
+        obs::counters().add(Counter::http_bad_request);
+        co_await send_error(stream, out, http::status::bad_request,
+                            "malformed HTTP request: " + ec.message(), "invalid_request_error",
+                            "bad_request", version, timeouts.request_head);
+      }
+      write_access(listener, record, start, out);
+      co_return;
+    }
+
+    auto& request = parser.get();
+    version = request.version();
+    record.method = std::string(request.method_string());
+    record.path = path_without_query(request.target());
+    bool keep_alive = request.keep_alive();
+
+    if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
+      ec = http::error::body_limit;
+    } else {
+      if (request[http::field::expect] == "100-continue") {
+        http::response<http::empty_body> proceed{http::status::continue_, 11};
+        co_await http::async_write(stream, proceed, kUseTuple);
+      }
+      lowest(stream).expires_after(timeouts.request_body);
+      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+      ec = bec;
+    }
+    if (ec) {
+      if (is_disconnect(ec)) {
+        co_return;
+      }
+      out.outcome = "rejected";
+      if (ec == http::error::body_limit) {
+        obs::counters().add(Counter::http_body_too_large);
+        co_await send_error(stream, out, http::status::payload_too_large,
+                            fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                            "invalid_request_error", "body_too_large", version,
+                            timeouts.request_head);
+      } else if (ec == beast::error::timeout) {
+        obs::counters().add(Counter::http_request_timeout);
+        co_await send_error(stream, out, http::status::request_timeout,
+                            fmt::format("request body not received within {}",
+                                        seconds_text(timeouts.request_body)),
+                            "invalid_request_error", "request_timeout", version,
+                            timeouts.request_head);
+      } else {
+        obs::counters().add(Counter::http_bad_request);
+        co_await send_error(stream, out, http::status::bad_request,
+                            "malformed HTTP request body: " + ec.message(),
+                            "invalid_request_error", "bad_request", version,
+                            timeouts.request_head);
+      }
+      write_access(listener, record, start, out);
+      co_return;
+    }
+    record.bytes_in = request.body().size();
+    out.keep_alive = keep_alive && !worker.draining;
+
+    if (!sanctum::http::is_origin_form(request.target())) {
+      obs::counters().add(Counter::http_bad_request);
+      out.outcome = "rejected";
+      co_await send_error(stream, out, http::status::bad_request,
+                          "request target must be a path starting with '/'",
+                          "invalid_request_error", "bad_request", version, timeouts.request_head);
+      write_access(listener, record, start, out);
+      if (!out.keep_alive) {
+        co_return;
+      }
+      continue;
+    }
+
+    // The identity header is set by the gateway alone: whatever a client
+    // sent under that name is dropped before the policy runs.
+    if (!identity_header.empty()) {
+      request.erase(identity_header);
+    }
+    auth::Policy policy{listener.config.auth, &listener.config.allow,
+                        listener.config.loopback_bypass, listener.bearer_token};
+    auth::RequestFacts facts{peer.identity ? &*peer.identity : nullptr,
+                             peer.connection->peer_is_loopback,
+                             request[http::field::authorization], request[http::field::origin],
+                             request[http::field::host]};
+    auth::Decision decision = auth::decide(policy, facts);
+    record.transport = decision.transport;
+    if (!decision.allowed) {
+      obs::counters().add(Counter::auth_denied);
+      log_denial(peer, listener, decision);
+      out.outcome = "rejected";
+      co_await send_error(stream, out, static_cast<http::status>(decision.status), decision.reason,
+                          decision.status == 401 ? "authentication_error" : "permission_error",
+                          decision.code, version, timeouts.request_head);
+      write_access(listener, record, start, out);
+      if (!out.keep_alive) {
+        co_return;
+      }
+      continue;
+    }
+    if (listener.config.auth == config::AuthMode::bearer) {
+      // The gateway's token is for the gateway; the model server never sees it.
+      request.erase(http::field::authorization);
+    }
+    if (peer.identity && !identity_header.empty()) {
+      request.set(identity_header, peer.identity->display_name());
+    }
+
+    obs::counters().add(Counter::proxy_requests);
+    out = co_await forward(stream, listener, worker, peer, request, version, out.keep_alive);
+    write_access(listener, record, start, out);
+    if (out.outcome != "complete") {
+      obs::logger("proxy")->debug("[c{}] {} {} ended {}: {}", peer.connection->id,
+                                  record.method, record.path, out.outcome, out.error);
+    }
+    if (!out.keep_alive) {
+      co_return;
+    }
+  }
+}
+
+template awaitable<void> serve_requests<beast::tcp_stream>(beast::tcp_stream&, beast::flat_buffer&,
+                                                           const ListenerRuntime&, Worker&, Peer&);
+template awaitable<void> serve_requests<beast::ssl_stream<beast::tcp_stream>>(
+    beast::ssl_stream<beast::tcp_stream>&, beast::flat_buffer&, const ListenerRuntime&, Worker&,
+    Peer&);
+
+}  // namespace sanctum::proxy

@@ -1,0 +1,82 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <poll.h>
+
+namespace sanctum::proxy {
+
+namespace {
+
+// An idle upstream connection must have nothing to read: readable means the
+// upstream closed it (EOF) or sent bytes nobody asked for.
+bool still_usable(boost::beast::tcp_stream& stream) {
+  if (!stream.socket().is_open()) {
+    return false;
+  }
+  pollfd descriptor{};
+  descriptor.fd = stream.socket().native_handle();
+  descriptor.events = POLLIN | POLLRDHUP;
+  int ready = ::poll(&descriptor, 1, 0);
+  return ready == 0;
+}
+
+// Connections idle for longer than this are dropped rather than reused:
+// model servers close idle keep-alive connections after a few seconds
+// (uvicorn's default is 5 s), and a request sent on a connection the server
+// is closing fails.
+constexpr std::chrono::seconds kMaxIdleAge{4};
+
+}  // namespace
+
+std::optional<boost::beast::tcp_stream> UpstreamPool::take(const std::string& key) {
+  auto found = idle_.find(key);
+  if (found == idle_.end()) {
+    return std::nullopt;
+  }
+  auto& list = found->second;
+  auto now = std::chrono::steady_clock::now();
+  while (!list.empty()) {
+    Idle entry = std::move(list.back());
+    list.pop_back();
+    if (now - entry.since < kMaxIdleAge && still_usable(entry.stream)) {
+      return std::move(entry.stream);
+    }
+    boost::beast::error_code ignored;
+    entry.stream.socket().close(ignored);
+  }
+  return std::nullopt;
+}
+
+void UpstreamPool::put(const std::string& key, boost::beast::tcp_stream stream,
+                       std::size_t max_idle) {
+  if (max_idle == 0) {
+    return;
+  }
+  auto& list = idle_[key];
+  while (list.size() >= max_idle) {
+    boost::beast::error_code ignored;
+    list.front().stream.socket().close(ignored);
+    list.pop_front();
+  }
+  stream.expires_never();
+  list.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+}
+
+void UpstreamPool::clear() {
+  for (auto& [key, list] : idle_) {
+    for (auto& entry : list) {
+      boost::beast::error_code ignored;
+      entry.stream.socket().close(ignored);
+    }
+  }
+  idle_.clear();
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  std::size_t n = 0;
+  for (auto const& [key, list] : idle_) {
+    n += list.size();
+  }
+  return n;
+}
+
+}  // namespace sanctum::proxy

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/beast/core/tcp_stream.hpp>
+
+namespace sanctum::proxy {
+
+// Idle keep-alive connections to upstreams, keyed by "host:port". One pool
+// per worker thread, so no locking.
+class UpstreamPool {
+ public:
+  // Takes an idle connection that the upstream has not closed meanwhile, or
+  // returns nothing.
+  std::optional<boost::beast::tcp_stream> take(const std::string& key);
+
+  // Keeps `stream` for reuse, unless `max_idle` connections to `key` are
+  // already kept, in which case the oldest is closed.
+  void put(const std::string& key, boost::beast::tcp_stream stream, std::size_t max_idle);
+
+  // Closes every idle connection.
+  void clear();
+
+  std::size_t idle_count() const;
+
+ private:
+  struct Idle {
+    boost::beast::tcp_stream stream;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::string, std::deque<Idle>> idle_;
+};
+
+}  // namespace sanctum::proxy

@@ -1,0 +1,342 @@
+#include "tls/server_tls.hpp"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ssl/error.hpp>
+#include <fmt/format.h>
+
+#include "tls/handles.hpp"
+#include "tls/identity.hpp"
+#include "util/fs.hpp"
+
+namespace sanctum::tls {
+
+namespace {
+
+// ECDHE with AES-GCM or ChaCha20-Poly1305 for TLS 1.2. TLS 1.3 suites are all
+// AEAD, so OpenSSL's default list for 1.3 stays.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+constexpr unsigned char kSessionIdContext[] = "sanctum";
+
+std::string subject_of(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(length));
+}
+
+LoadedCert describe(X509* cert) {
+  return LoadedCert{subject_of(cert), serial_hex(cert), not_after_of(cert)};
+}
+
+std::time_t asn1_to_time(const ASN1_TIME* t) {
+  struct tm parsed {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &parsed) != 1) {
+    return 0;
+  }
+  return timegm(&parsed);
+}
+
+// Reads every PEM certificate in `path`. Fails when there is none.
+Result<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path,
+                                               const char* what) {
+  auto text = util::read_file(path);
+  if (!text) {
+    return make_error(fmt::format("{}: {}", what, text.error().message));
+  }
+  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  std::vector<X509Ptr> certs;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certs.emplace_back(cert);
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  if (certs.empty()) {
+    return make_error(fmt::format("{} {} holds no PEM certificate (expected "
+                                  "\"-----BEGIN CERTIFICATE-----\")",
+                                  what, path.string()));
+  }
+  return certs;
+}
+
+// Requires the clientAuth extended key usage on the client's own certificate.
+// OpenSSL's purpose check accepts a certificate without any extended key
+// usage; the gateway does not, so a server or CA certificate can never pass
+// as a client.
+int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok == 0) {
+    return 0;
+  }
+  if (X509_STORE_CTX_get_error_depth(store) != 0) {
+    return 1;
+  }
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  uint32_t usage = X509_get_extended_key_usage(cert);
+  if (usage == UINT32_MAX || (usage & XKU_SSL_CLIENT) == 0) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+    return 0;
+  }
+  return 1;
+}
+
+int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
+                  const unsigned char* in, unsigned int in_length, void*) {
+  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_length, kHttp11, sizeof kHttp11, in, in_length) ==
+      OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+Result<void> set_protocols(SSL_CTX* ctx) {
+  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return make_error("cannot configure TLS versions and ciphers: " + drain_openssl_errors());
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_alpn_select_cb(ctx, select_http11, nullptr);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  return {};
+}
+
+Result<LoadedCert> set_server_identity(SSL_CTX* ctx, const config::TlsConfig& config) {
+  auto chain = read_certificates(config.cert_file, "server certificate");
+  if (!chain) {
+    return chain.error();
+  }
+  if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
+    return make_error(fmt::format("server certificate {} cannot be used: {}",
+                                  config.cert_file.string(), drain_openssl_errors()));
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    auto readable = util::read_file(config.key_file);
+    if (!readable) {
+      return make_error("server key: " + readable.error().message);
+    }
+    return make_error(fmt::format("server key {} cannot be loaded ({}); expected an "
+                                  "unencrypted PEM private key",
+                                  config.key_file.string(), drain_openssl_errors()));
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return make_error(fmt::format(
+        "server key {} does not match server certificate {}; reissue the pair with "
+        "`sanctum ca issue server --server --force` or point tls.key at the right file",
+        config.key_file.string(), config.cert_file.string()));
+  }
+  return describe(chain->front().get());
+}
+
+Result<std::vector<LoadedCert>> set_client_trust(SSL_CTX* ctx, const config::TlsConfig& config) {
+  auto cas = read_certificates(config.client_ca_file, "client CA bundle");
+  if (!cas) {
+    return cas.error();
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  std::vector<LoadedCert> loaded;
+  for (auto& ca : *cas) {
+    if (X509_check_ca(ca.get()) == 0) {
+      sk_X509_NAME_pop_free(names, X509_NAME_free);
+      return make_error(fmt::format(
+          "client CA bundle {} holds a certificate that is not a CA ({}); list only CA "
+          "certificates in tls.client_ca",
+          config.client_ca_file.string(), subject_of(ca.get())));
+    }
+    X509_STORE_add_cert(store, ca.get());
+    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+    loaded.push_back(describe(ca.get()));
+  }
+  // Tells clients which CAs to pick a certificate for.
+  SSL_CTX_set_client_CA_list(ctx, names);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     verify_client_callback);
+  SSL_CTX_set_verify_depth(ctx, 5);
+  X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(ctx), X509_PURPOSE_SSL_CLIENT);
+  return loaded;
+}
+
+// Loads every CRL in the file, checks each is signed by a configured CA and
+// not past its nextUpdate, and turns on revocation checking of client
+// certificates.
+Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMaterial& info) {
+  if (config.crl_file.empty()) {
+    return {};
+  }
+  auto text = util::read_file(config.crl_file);
+  if (!text) {
+    return make_error("CRL: " + text.error().message);
+  }
+  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  std::vector<X509CrlPtr> crls;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    crls.emplace_back(crl);
+  }
+  ERR_clear_error();
+  if (crls.empty()) {
+    return make_error(fmt::format("CRL {} holds no PEM CRL (expected \"-----BEGIN X509 CRL-----\")",
+                                  config.crl_file.string()));
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  std::time_t now = std::time(nullptr);
+  for (auto& crl : crls) {
+    bool signed_by_ca = false;
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects) && !signed_by_ca; ++i) {
+      X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+      if (ca != nullptr &&
+          X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl.get())) == 0 &&
+          X509_CRL_verify(crl.get(), X509_get0_pubkey(ca)) == 1) {
+        signed_by_ca = true;
+      }
+    }
+    ERR_clear_error();
+    if (!signed_by_ca) {
+      return make_error(fmt::format(
+          "CRL {} is not signed by any CA in {}; regenerate it with `sanctum ca crl`",
+          config.crl_file.string(), config.client_ca_file.string()));
+    }
+    std::time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl.get()));
+    if (next_update != 0 && next_update < now) {
+      return make_error(fmt::format(
+          "CRL {} expired (nextUpdate has passed), so every client would be refused; refresh "
+          "it with `sanctum ca crl`",
+          config.crl_file.string()));
+    }
+    if (info.crl_next_update == 0 || (next_update != 0 && next_update < info.crl_next_update)) {
+      info.crl_next_update = next_update;
+    }
+    STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+    info.revoked_count += revoked != nullptr ? sk_X509_REVOKED_num(revoked) : 0;
+    X509_STORE_add_crl(store, crl.get());
+  }
+  // Leaf only: a chain through an intermediate needs that intermediate's CRL.
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return {};
+}
+
+}  // namespace
+
+std::string drain_openssl_errors() {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!out.empty()) {
+      out += "; ";
+    }
+    out += buffer;
+  }
+  return out;
+}
+
+Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& config) {
+  ERR_clear_error();
+  SSL_CTX* native = SSL_CTX_new(TLS_server_method());
+  if (native == nullptr) {
+    return make_error("cannot create an OpenSSL context: " + drain_openssl_errors());
+  }
+  // The asio context owns `native` from here on.
+  auto material = std::make_shared<TlsMaterial>(native);
+  SSL_CTX* ctx = material->context.native_handle();
+
+  if (auto r = set_protocols(ctx); !r) {
+    return r.error();
+  }
+  auto server = set_server_identity(ctx, config);
+  if (!server) {
+    return server.error();
+  }
+  material->server = *server;
+  auto cas = set_client_trust(ctx, config);
+  if (!cas) {
+    return cas.error();
+  }
+  material->client_cas = std::move(*cas);
+  if (auto r = set_revocation(ctx, config, *material); !r) {
+    return r.error();
+  }
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: each ticket
+  // costs an encryption on the server, and clients of a gateway resume one
+  // connection at a time.
+  SSL_CTX_set_num_tickets(ctx, 1);
+  material->loaded_at = std::chrono::system_clock::now();
+  return material;
+}
+
+const char* to_string(HandshakeFailure failure) {
+  switch (failure) {
+    case HandshakeFailure::no_client_cert:
+      return "no-certificate";
+    case HandshakeFailure::unknown_ca:
+      return "unknown-ca";
+    case HandshakeFailure::expired:
+      return "expired";
+    case HandshakeFailure::not_yet_valid:
+      return "not-yet-valid";
+    case HandshakeFailure::wrong_usage:
+      return "wrong-usage";
+    case HandshakeFailure::revoked:
+      return "revoked";
+    case HandshakeFailure::other:
+      break;
+  }
+  return "tls-error";
+}
+
+HandshakeFailureInfo classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+  HandshakeFailureInfo info;
+  info.detail = ec.message();
+  long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verify != X509_V_OK) {
+    info.detail = X509_verify_cert_error_string(verify);
+    switch (verify) {
+      case X509_V_ERR_CERT_HAS_EXPIRED:
+        info.reason = HandshakeFailure::expired;
+        break;
+      case X509_V_ERR_CERT_NOT_YET_VALID:
+        info.reason = HandshakeFailure::not_yet_valid;
+        break;
+      case X509_V_ERR_INVALID_PURPOSE:
+        info.reason = HandshakeFailure::wrong_usage;
+        break;
+      case X509_V_ERR_CERT_REVOKED:
+        info.reason = HandshakeFailure::revoked;
+        break;
+      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+      case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+      case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        info.reason = HandshakeFailure::unknown_ca;
+        break;
+      default:
+        info.reason = HandshakeFailure::other;
+        break;
+    }
+    return info;
+  }
+  if (ec.category() == boost::asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+          SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    info.reason = HandshakeFailure::no_client_cert;
+    info.detail = "the client sent no certificate";
+  }
+  return info;
+}
+
+}  // namespace sanctum::tls

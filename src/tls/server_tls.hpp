@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "config/config.hpp"
+#include "util/result.hpp"
+
+namespace sanctum::tls {
+
+// Facts about one certificate that was loaded, for the status log line.
+struct LoadedCert {
+  std::string subject;
+  std::string serial_hex;
+  std::time_t not_after = 0;
+};
+
+// Everything a TLS listener needs to run handshakes: the SSL_CTX with the
+// server certificate, the client CA trust store and the CRL, built together
+// and never changed afterwards. Sessions keep a shared_ptr to the material
+// they started with, so a reload never affects a connection in progress.
+struct TlsMaterial {
+  explicit TlsMaterial(SSL_CTX* native) : context(native) {}
+
+  boost::asio::ssl::context context;
+  LoadedCert server;
+  std::vector<LoadedCert> client_cas;
+  std::time_t crl_next_update = 0;  // 0 when no CRL is loaded
+  std::size_t revoked_count = 0;
+  std::chrono::system_clock::time_point loaded_at;
+};
+
+// Builds TLS material from files: TLS 1.2 minimum, AEAD cipher suites only, a
+// client certificate required and verified against `config.client_ca_file`
+// (validity dates, chain, clientAuth extended key usage present, CRL when
+// configured). The error names the file at fault and what is wrong with it.
+// Each call creates a fresh SSL_CTX, and so fresh session-ticket keys: a
+// session from before a reload cannot be resumed after it, and every client
+// is verified again against the new CA and CRL.
+Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& config);
+
+// Holds the current TLS material; reloads swap it. Thread-safe.
+class TlsHolder {
+ public:
+  std::shared_ptr<TlsMaterial> current() const {
+    std::lock_guard lock(mutex_);
+    return material_;
+  }
+  void replace(std::shared_ptr<TlsMaterial> material) {
+    std::lock_guard lock(mutex_);
+    material_ = std::move(material);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<TlsMaterial> material_;
+};
+
+// Why a client handshake failed, as the counters and logs name it.
+enum class HandshakeFailure {
+  no_client_cert,
+  unknown_ca,
+  expired,
+  not_yet_valid,
+  wrong_usage,
+  revoked,
+  other,
+};
+
+// Short reason string: "no-certificate", "unknown-ca", "expired",
+// "not-yet-valid", "wrong-usage", "revoked", "tls-error".
+const char* to_string(HandshakeFailure failure);
+
+struct HandshakeFailureInfo {
+  HandshakeFailure reason = HandshakeFailure::other;
+  std::string detail;  // OpenSSL's wording, for debug logs
+};
+
+// Classifies a failed server handshake from the SSL object's verify result
+// and the error the handshake returned.
+HandshakeFailureInfo classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+
+// Drains OpenSSL's thread-local error queue into one string, "" when empty.
+std::string drain_openssl_errors();
+
+}  // namespace sanctum::tls

@@ -1,0 +1,121 @@
+#include "util/port_owner.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <boost/asio/ip/address.hpp>
+
+namespace sanctum::util {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kListenState = "0A";
+
+// /proc/net/tcp prints each 32-bit word of the address in host byte order.
+std::string proc_hex_address(const boost::asio::ip::address& address) {
+  char out[33] = {};
+  if (address.is_v4()) {
+    auto bytes = address.to_v4().to_bytes();
+    std::uint32_t word;
+    std::memcpy(&word, bytes.data(), 4);
+    std::snprintf(out, sizeof out, "%08X", word);
+  } else {
+    auto bytes = address.to_v6().to_bytes();
+    for (int i = 0; i < 4; ++i) {
+      std::uint32_t word;
+      std::memcpy(&word, bytes.data() + i * 4, 4);
+      std::snprintf(out + i * 8, 9, "%08X", word);
+    }
+  }
+  return out;
+}
+
+// Collects the inodes of listening sockets on `port` whose local address is
+// one of `addresses` (hex as /proc prints them).
+void collect_inodes(const char* table, const std::set<std::string>& addresses, std::uint16_t port,
+                    std::set<std::string>& inodes) {
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // header
+  char port_hex[5];
+  std::snprintf(port_hex, sizeof port_hex, "%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        inode;
+    auto colon = local.find(':');
+    if (colon == std::string::npos || state != kListenState) {
+      continue;
+    }
+    if (local.substr(colon + 1) == port_hex && addresses.count(local.substr(0, colon)) > 0) {
+      inodes.insert(inode);
+    }
+  }
+}
+
+std::string read_command_line(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!raw.empty() && raw.back() == '\0') {
+    raw.pop_back();
+  }
+  for (char& c : raw) {
+    if (c == '\0') {
+      c = ' ';
+    }
+  }
+  return raw;
+}
+
+}  // namespace
+
+std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  std::set<std::string> inodes;
+  if (address.is_v4()) {
+    collect_inodes("/proc/net/tcp", {proc_hex_address(address), "00000000"}, port, inodes);
+    // A dual-stack [::] listener also takes IPv4 ports.
+    collect_inodes("/proc/net/tcp6", {std::string(32, '0')}, port, inodes);
+  } else {
+    collect_inodes("/proc/net/tcp6", {proc_hex_address(address), std::string(32, '0')}, port,
+                   inodes);
+  }
+  if (inodes.empty()) {
+    return std::nullopt;
+  }
+  std::error_code fs_ec;
+  for (const auto& entry : fs::directory_iterator("/proc", fs_ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      std::string target = fs::read_symlink(fd.path(), link_ec).string();
+      if (link_ec || target.rfind("socket:[", 0) != 0) {
+        continue;
+      }
+      std::string inode = target.substr(8, target.size() - 9);
+      if (inodes.count(inode) > 0) {
+        int pid = std::stoi(name);
+        return PortOwner{pid, read_command_line(pid)};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace sanctum::util
