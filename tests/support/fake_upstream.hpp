@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sanctum::test {
+
+// A model server stand-in on 127.0.0.1 with the awkward behaviours real ones
+// have, chosen by request path:
+//   /sse?events=N&gap_ms=M    chunked SSE: a ": keepalive" comment, N data
+//                             events carrying their emit time, then [DONE]
+//   /http10?events=N&gap_ms=M HTTP/1.0 stream without length, ended by close
+//   /inspect                  200 with JSON describing the request it got
+//   /slow?ms=M                waits M ms before the response head
+//   /cut?events=N             N events, then a TCP reset: no [DONE]
+//   /hang                     one event, then waits for the caller to close
+//   anything else             200 {"ok":true}
+// Every request's head and body are recorded. Blocking sockets, one thread
+// per connection: simple and independent of the gateway's own I/O code.
+class FakeUpstream {
+ public:
+  FakeUpstream();
+  ~FakeUpstream();
+
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  struct Request {
+    std::string method;
+    std::string target;
+    std::string version;
+    std::multimap<std::string, std::string> headers;  // names lowercased
+    std::string body;
+  };
+  std::vector<Request> requests();
+  int connections_opened() const { return opened_.load(); }
+  int connections_closed() const { return closed_.load(); }
+  // Time when a /hang connection saw the caller close; epoch when none did.
+  std::chrono::steady_clock::time_point hang_closed_at();
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> opened_{0};
+  std::atomic<int> closed_{0};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<std::thread> workers_;
+  std::vector<int> open_fds_;
+  std::vector<Request> requests_;
+  std::chrono::steady_clock::time_point hang_closed_at_{};
+};
+
+// Unix time in nanoseconds, as written into /sse events.
+std::int64_t unix_now_ns();
+
+}  // namespace sanctum::test
