@@ -27,8 +27,8 @@ enum class KeyType { ecdsa_p256, ed25519, rsa_3072 };
 
 enum class Role { client, server };
 
-// Which extendedKeyUsage a certificate carries. `by_role` is clientAuth for
-// clients and serverAuth for servers; the others exist so tests can build
+// The extendedKeyUsage of an issued certificate. `by_role` is clientAuth for
+// clients and serverAuth for servers. The others let tests build
 // certificates with the wrong purpose.
 enum class ExtendedKeyUsage { by_role, client_auth, server_auth, both, none };
 
@@ -144,9 +144,9 @@ struct IssueOptions {
   std::string name;  // subject CN and file name; see validate_name()
   Role role = Role::client;
   KeyType key_type = KeyType::ecdsa_p256;
-  // "DNS:x", "IP:x" or "URI:x" values. A server also gets the SAN its name
-  // implies (IP:NAME for an IPv4 address, else DNS:NAME); a server named
-  // "server" with no SANs given gets DNS:localhost, IP:127.0.0.1 and IP:::1.
+  // "DNS:x", "IP:x" or "URI:x" values. A server also gets IP:NAME when NAME
+  // is an IPv4 address, else DNS:NAME. The server named "server" gets
+  // DNS:localhost, IP:127.0.0.1 and IP:::1 instead when no SANs are given.
   std::vector<std::string> sans;
   std::optional<int> days;  // unset: kDefaultClientDays or kDefaultServerDays
   // Overrides for tests. Unset not_before is now minus five minutes; unset
@@ -169,7 +169,7 @@ struct IssueOptions {
   bool force = false;           // replace existing output files
 };
 
-// What one index.json entry records about an issued certificate.
+// One index.json entry: the facts about one issued certificate.
 struct IndexEntry {
   std::string name;
   Role role = Role::client;
@@ -264,11 +264,11 @@ struct RotateResult {
   std::vector<IssuedCert> reissued;
 };
 
-// Starts a CA rotation: ca.crt and ca.key move to ca-old.*, a new CA takes
-// their place, ca-bundle.crt holds both CA certificates, every current
-// certificate not in `skip` is re-issued under the new CA (the replaced files
-// move to the ".prev" names), and crl.pem is rewritten. Fails when a
-// rotation is already in progress.
+// Starts a CA rotation. ca.crt and ca.key are copied to ca-old.*, a new CA
+// replaces them, and ca-bundle.crt gets both CA certificates. Every current,
+// unexpired certificate of the old CA whose name is not in `skip` is
+// re-issued under the new CA, with the replaced files moved to the ".prev"
+// names. Then crl.pem is rewritten. Fails when a rotation is in progress.
 Result<RotateResult> rotate(const RotateOptions& options);
 
 // Ends a rotation: ca-bundle.crt is rewritten with only the new CA, and
@@ -304,7 +304,7 @@ struct ExportOptions {
 };
 
 // Writes ca.crt, NAME.crt and NAME.key as a gzip-compressed ustar archive
-// (mode 0600) or into a folder (0700). During a rotation ca.crt holds both
+// (mode 0600) or into a folder (0700). During a rotation ca.crt contains both
 // CA certificates, so the recipient trusts a server certificate from either.
 Result<std::filesystem::path> export_credentials(const ExportOptions& options);
 

@@ -63,7 +63,12 @@ Result<void> add_subject_alt_names(X509* cert, const std::vector<std::string>& s
     size_t colon = san.find(':');
     std::string kind = san.substr(0, colon);
     std::string value = san.substr(colon + 1);
-    int type = kind == "DNS" ? GEN_DNS : kind == "IP" ? GEN_IPADD : GEN_URI;
+    int type = GEN_URI;
+    if (kind == "DNS") {
+      type = GEN_DNS;
+    } else if (kind == "IP") {
+      type = GEN_IPADD;
+    }
     GeneralNamePtr name(a2i_GENERAL_NAME(nullptr, nullptr, nullptr, type, value.c_str(), 0));
     if (!name || sk_GENERAL_NAME_push(names.get(), name.get()) == 0) {
       return make_error(fmt::format("cannot encode subjectAltName {}: {}", san,

@@ -21,7 +21,7 @@ Result<std::string> private_key_pem(EVP_PKEY* key);
 Result<std::string> certificate_pem(X509* cert);
 void wipe_secret(std::string& secret);
 
-// Load PEM files. Errors name the file and say what the file should contain.
+// Load PEM files. Errors name the file and the content it lacks.
 Result<PkeyPtr> load_private_key(const std::filesystem::path& file);
 Result<X509Ptr> load_certificate(const std::filesystem::path& file);
 
@@ -40,7 +40,7 @@ bool is_rsa(const EVP_PKEY* key);
 // Ed25519, which hashes internally.
 const EVP_MD* signature_digest(const EVP_PKEY* key);
 
-// What goes into a certificate besides its key and issuer.
+// The content of a certificate apart from its key and issuer.
 struct CertificateSpec {
   std::string common_name;
   std::vector<std::string> sans;  // normalised "DNS:", "IP:" or "URI:" values

@@ -242,6 +242,7 @@ Result<std::vector<IndexEntry>> revoke(const RevokeOptions& options) {
   if (!lock) {
     return lock.error();
   }
+
   auto index = load_index(paths);
   if (!index) {
     return index.error();
@@ -250,6 +251,7 @@ Result<std::vector<IndexEntry>> revoke(const RevokeOptions& options) {
   if (!selected) {
     return selected.error();
   }
+
   TimePoint now = std::chrono::floor<std::chrono::seconds>(Clock::now());
   std::vector<IndexEntry> revoked;
   for (IndexEntry* entry : *selected) {
@@ -258,6 +260,7 @@ Result<std::vector<IndexEntry>> revoke(const RevokeOptions& options) {
     entry->reason = options.reason;
     revoked.push_back(*entry);
   }
+
   // The CRL goes first: if the index cannot be saved afterwards, the
   // certificate is still revoked for every verifier that reads crl.pem.
   if (auto crl = write_crl_locked(paths, *index); !crl) {

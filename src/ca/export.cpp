@@ -81,8 +81,10 @@ Result<fs::path> export_credentials(const ExportOptions& options) {
   auto ca_pem = trusted_ca_pem(paths);
   auto cert_pem = util::read_file(paths.cert_file(role, options.name));
   auto key_pem = util::read_file(paths.key_file(role, options.name));
-  if (!ca_pem || !cert_pem || !key_pem) {
-    return !ca_pem ? ca_pem.error() : !cert_pem ? cert_pem.error() : key_pem.error();
+  for (const Result<std::string>* read : {&ca_pem, &cert_pem, &key_pem}) {
+    if (!*read) {
+      return read->error();
+    }
   }
   std::vector<TarMember> members = {
       {"ca.crt", 0644, std::move(*ca_pem)},

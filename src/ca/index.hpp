@@ -42,8 +42,8 @@ Result<void> save_index(const CaPaths& paths, const Index& index);
 // files on disk hold, in issue order.
 std::vector<const IndexEntry*> current_entries(const Index& index);
 
-// The newest valid entry for NAME; `role` picks one when the name exists as
-// both. Errors say which option to add or that nothing matches.
+// Returns the newest valid entry for NAME. `role` picks one when the name
+// exists as both. Errors name the option to add, or report no match.
 Result<const IndexEntry*> find_current(const Index& index, const CaPaths& paths,
                                        const std::string& name, std::optional<Role> role);
 

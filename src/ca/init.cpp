@@ -57,9 +57,9 @@ Result<CertificateInfo> create_ca(const fs::path& cert_file, const fs::path& key
   if (!key_written) {
     return key_written.error();
   }
-  // NOTE: the key and the certificate are two renames, so a crash between
-  // them leaves a new ca.key beside the old ca.crt; load_ca() then reports
-  // that they do not match.
+  // NOTE: the key and the certificate are two separate renames. A crash
+  // between them leaves a new ca.key beside the old ca.crt, which load_ca()
+  // then reports as a mismatched pair.
   if (auto written = util::write_file_atomic(cert_file, *cert_pem, kCertMode, true); !written) {
     return written.error();
   }

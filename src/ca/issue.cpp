@@ -206,10 +206,10 @@ Result<IssuedCert> issue_locked(const IssueOptions& options, Index* index) {
       return cert.error();
     }
     std::string serial = serial_hex(cert->get());
-    bool taken = index != nullptr &&
+    bool serial_in_use = index != nullptr &&
                  std::any_of(index->entries.begin(), index->entries.end(),
                              [&](const IndexEntry& entry) { return entry.serial == serial; });
-    if (!taken) {
+    if (!serial_in_use) {
       break;
     }
     if (attempt == 2) {

@@ -173,10 +173,16 @@ Result<void> rotate_finish(const CaPaths& paths, TimePoint now) {
                                   paths.dir.string(), paths.old_ca_cert.filename().string()));
   }
   auto index = load_index(paths);
+  if (!index) {
+    return index.error();
+  }
   auto old_info = read_certificate_info(paths.old_ca_cert);
+  if (!old_info) {
+    return old_info.error();
+  }
   auto new_info = read_certificate_info(paths.ca_cert);
-  if (!index || !old_info || !new_info) {
-    return !index ? index.error() : !old_info ? old_info.error() : new_info.error();
+  if (!new_info) {
+    return new_info.error();
   }
 
   // A (role, name) blocks the finish when its only usable certificates come

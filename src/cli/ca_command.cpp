@@ -124,17 +124,56 @@ void add_init(CLI::App& ca_app, int& exit_code) {
   });
 }
 
+struct IssueFlags {
+  CommonFlags common;
+  std::string name;
+  std::vector<std::string> sans;
+  std::string key = "ecdsa-p256";
+  int days = 0;  // 0: the role's default
+  std::string not_after;
+  bool force = false;
+};
+
+// Checks the issue flags and turns them into options. Errors are usage
+// errors: the CA is not read yet.
+Result<ca::IssueOptions> issue_options_from(const IssueFlags& flags) {
+  auto key = ca::parse_key_type(flags.key);
+  if (!key) {
+    return key.error();
+  }
+  auto not_after = not_after_from(flags.not_after);
+  if (!not_after) {
+    return not_after.error();
+  }
+  if (auto valid = ca::validate_name(flags.name); !valid) {
+    return valid.error();
+  }
+  for (const std::string& san : flags.sans) {
+    if (auto valid = ca::normalize_san(san); !valid) {
+      return valid.error();
+    }
+  }
+  auto role = chosen_role(flags.common);
+  if (!role) {
+    return make_error("choose the role with --client or --server");
+  }
+
+  ca::IssueOptions options;
+  options.paths = state_paths(flags.common);
+  options.name = flags.name;
+  options.role = *role;
+  options.sans = flags.sans;
+  options.key_type = *key;
+  if (flags.days > 0) {
+    options.days = flags.days;
+  }
+  options.not_after = *not_after;
+  options.force = flags.force;
+  return options;
+}
+
 void add_issue(CLI::App& ca_app, int& exit_code) {
-  struct Flags {
-    CommonFlags common;
-    std::string name;
-    std::vector<std::string> sans;
-    std::string key = "ecdsa-p256";
-    int days = 0;  // 0: the role's default
-    std::string not_after;
-    bool force = false;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<IssueFlags>();
   auto* issue = ca_app.add_subcommand(
       "issue",
       "Issue a client or server certificate. Clients go to clients/NAME.crt and .key; a server "
@@ -161,43 +200,18 @@ void add_issue(CLI::App& ca_app, int& exit_code) {
                     "Last day of validity as YYYY-MM-DD, in UTC (instead of --days)")
       ->excludes(days);
   issue->add_flag("--force", flags->force, "Replace existing certificate and key files");
+
   issue->callback([flags, &exit_code] {
-    ca::IssueOptions options;
-    options.paths = state_paths(flags->common);
-    options.name = flags->name;
-    auto key = ca::parse_key_type(flags->key);
-    auto not_after = not_after_from(flags->not_after);
-    Result<void> name_valid = ca::validate_name(flags->name);
-    if (!key || !not_after || !name_valid) {
-      const Error& error = !key ? key.error() : !not_after ? not_after.error() : name_valid.error();
-      exit_code = report("issue", error, kExitUsage);
+    auto options = issue_options_from(*flags);
+    if (!options) {
+      exit_code = report("issue", options.error(), kExitUsage);
       return;
     }
-    for (const std::string& san : flags->sans) {
-      if (auto valid = ca::normalize_san(san); !valid) {
-        exit_code = report("issue", valid.error(), kExitUsage);
-        return;
-      }
-    }
-    auto role = chosen_role(flags->common);
-    if (!role) {
-      exit_code = report("issue", make_error("choose the role with --client or --server"),
-                         kExitUsage);
-      return;
-    }
-    if (auto present = ca::require_ca(options.paths); !present) {
+    if (auto present = ca::require_ca(options->paths); !present) {
       exit_code = report("issue", present.error(), kExitUsage);
       return;
     }
-    options.role = *role;
-    options.sans = flags->sans;
-    options.key_type = *key;
-    if (flags->days > 0) {
-      options.days = flags->days;
-    }
-    options.not_after = *not_after;
-    options.force = flags->force;
-    auto issued = ca::issue(options);
+    auto issued = ca::issue(*options);
     if (!issued) {
       exit_code = report("issue", issued.error(), kExitFailed);
       return;

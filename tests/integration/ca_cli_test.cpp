@@ -204,10 +204,10 @@ TEST_F(CaCliTest, RotateFinishRejectedUntilClientMoves) {
                                    state_ / "server.prev.crt");
   EXPECT_EQ(old_server.exit_code, 0) << old_server.output;
 
-  auto refused = ca({"rotate", "--finish"});
-  EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_TRUE(contains(refused.output, "chain only to the old CA")) << refused.output;
-  EXPECT_TRUE(contains(refused.output, "client phone")) << refused.output;
+  auto rejected = ca({"rotate", "--finish"});
+  EXPECT_EQ(rejected.exit_code, 1);
+  EXPECT_TRUE(contains(rejected.output, "chain only to the old CA")) << rejected.output;
+  EXPECT_TRUE(contains(rejected.output, "client phone")) << rejected.output;
 
   ASSERT_EQ(ca({"renew", "phone"}).exit_code, 0);
   auto finished = ca({"rotate", "--finish"});

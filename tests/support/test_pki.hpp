@@ -21,7 +21,7 @@ class TestPki {
   static constexpr const char* kNotYetValidClient = "not-yet-valid-client";  // starts tomorrow
   static constexpr const char* kServerAuthClient = "server-auth-client";  // serverAuth EKU only
   static constexpr const char* kNoEkuClient = "no-eku-client";  // no extendedKeyUsage at all
-  // Signed by the intermediate; client_chain() holds it plus the intermediate.
+  // Signed by the intermediate. client_chain() contains it and the intermediate.
   static constexpr const char* kIntermediateClient = "intermediate-client";
   static constexpr const char* kRevokedClient = "revoked-client";  // listed in crl()
 

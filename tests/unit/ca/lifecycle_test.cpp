@@ -100,7 +100,8 @@ TEST_F(LifecycleTest, RevokeUnknownTargetFails) {
 TEST_F(LifecycleTest, WriteCrlIncrementsNumber) {
   auto first = write_crl(paths_);
   auto second = write_crl(paths_);
-  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(first->crl_number, 2u);
   EXPECT_EQ(second->crl_number, 3u);
   EXPECT_EQ(second->next_update - second->last_update, days(kCrlValidityDays));
@@ -194,10 +195,10 @@ TEST_F(LifecycleTest, FinishRejectedWhileClientOnOldCa) {
   EXPECT_EQ(rotated->new_ca.subject_cn, "home CA 2");
   ASSERT_EQ(rotated->reissued.size(), 1u);
 
-  auto refused = rotate_finish(paths_);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_TRUE(contains(refused.error().message, "client phone")) << refused.error().message;
-  EXPECT_FALSE(contains(refused.error().message, "laptop")) << refused.error().message;
+  auto rejected = rotate_finish(paths_);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_TRUE(contains(rejected.error().message, "client phone")) << rejected.error().message;
+  EXPECT_FALSE(contains(rejected.error().message, "laptop")) << rejected.error().message;
   EXPECT_TRUE(fs::exists(paths_.old_ca_cert));
 
   ASSERT_TRUE(renew({paths_, "phone", std::nullopt}).ok());
