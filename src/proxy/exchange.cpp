@@ -510,6 +510,14 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
                                         seconds_text(timeouts.request_head)),
                             "invalid_request_error", "request_timeout", version,
                             timeouts.request_head);
+      } else if (ec == http::error::body_limit) {
+        // Beast compares Content-Length with the body limit as soon as the
+        // head is parsed.
+        obs::counters().add(Counter::http_body_too_large);
+        co_await send_error(stream, out, http::status::payload_too_large,
+                            fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                            "invalid_request_error", "body_too_large", version,
+                            timeouts.request_head);
       } else if (ec == http::error::header_limit) {
         obs::counters().add(Counter::http_header_too_large);
         co_await send_error(stream, out, http::status::request_header_fields_too_large,

@@ -119,21 +119,30 @@ Result<LoadedCert> set_server_identity(SSL_CTX* ctx, const config::TlsConfig& co
     return make_error(fmt::format("server certificate {} cannot be used: {}",
                                   config.cert_file.string(), drain_openssl_errors()));
   }
-  if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    auto readable = util::read_file(config.key_file);
-    if (!readable) {
-      return make_error("server key: " + readable.error().message);
-    }
+  auto key_text = util::read_file(config.key_file);
+  if (!key_text) {
+    return make_error("server key: " + key_text.error().message);
+  }
+  BioPtr key_bio(BIO_new_mem_buf(key_text->data(), static_cast<int>(key_text->size())));
+  // An empty passphrase callback makes an encrypted key fail instead of
+  // prompting on the terminal.
+  EvpPkeyPtr key(PEM_read_bio_PrivateKey(
+      key_bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
+  if (!key) {
     return make_error(fmt::format("server key {} cannot be loaded ({}); expected an "
                                   "unencrypted PEM private key",
                                   config.key_file.string(), drain_openssl_errors()));
   }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
+  if (X509_check_private_key(chain->front().get(), key.get()) != 1) {
     ERR_clear_error();
     return make_error(fmt::format(
         "server key {} does not match server certificate {}; reissue the pair with "
         "`sanctum ca issue server --server --force` or point tls.key at the right file",
         config.key_file.string(), config.cert_file.string()));
+  }
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {
+    return make_error(fmt::format("server key {} cannot be used: {}", config.key_file.string(),
+                                  drain_openssl_errors()));
   }
   return describe(chain->front().get());
 }
@@ -191,20 +200,26 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   std::time_t now = std::time(nullptr);
   for (auto& crl : crls) {
+    bool issuer_in_bundle = false;
     bool signed_by_ca = false;
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
     for (int i = 0; i < sk_X509_OBJECT_num(objects) && !signed_by_ca; ++i) {
       X509* ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
-      if (ca != nullptr &&
-          X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl.get())) == 0 &&
-          X509_CRL_verify(crl.get(), X509_get0_pubkey(ca)) == 1) {
-        signed_by_ca = true;
+      if (ca == nullptr ||
+          X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl.get())) != 0) {
+        continue;
       }
+      issuer_in_bundle = true;
+      signed_by_ca = X509_CRL_verify(crl.get(), X509_get0_pubkey(ca)) == 1;
     }
     ERR_clear_error();
-    if (!signed_by_ca) {
+    // A CRL from an issuer outside the bundle belongs to an intermediate CA;
+    // OpenSSL checks its signature against that intermediate when a client
+    // presents the chain.
+    if (issuer_in_bundle && !signed_by_ca) {
       return make_error(fmt::format(
-          "CRL {} is not signed by any CA in {}; regenerate it with `sanctum ca crl`",
+          "CRL {} names a CA in {} as its issuer but that CA's key did not sign it; "
+          "regenerate it with `sanctum ca crl`",
           config.crl_file.string(), config.client_ca_file.string()));
     }
     std::time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl.get()));

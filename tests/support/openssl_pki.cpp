@@ -42,6 +42,7 @@ void sign(const std::filesystem::path& dir, const std::string& name, const std::
 }  // namespace
 
 OpensslPki::OpensslPki(const std::filesystem::path& dir) : dir_(dir) {
+  std::filesystem::create_directories(dir_);
   make_ca(ca_cert(), ca_key(), "sanctum test CA");
   issue("server",
         "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth");

@@ -1,0 +1,492 @@
+// End-to-end tests of `sanctum serve`: the real binary on ephemeral loopback
+// ports, certificates made at test time, curl and openssl as clients, and a
+// fake model server behind the gateway.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/fake_upstream.hpp"
+#include "support/gateway.hpp"
+#include "support/openssl_pki.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
+
+namespace sanctum::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  TempDir dir;
+  TestPki pki{dir / "pki"};
+  FakeUpstream upstream;
+
+  std::vector<std::string> tls_flags() const {
+    return {"--cert", pki.server_cert().string(), "--key", pki.server_key().string(),
+            "--client-ca", pki.ca_cert().string()};
+  }
+
+  // Starts a gateway with one mTLS listener on 127.0.0.1:0 in front of the
+  // fake upstream (or `upstream_url`), plus `extra` flags.
+  std::unique_ptr<GatewayProcess> start(std::vector<std::string> extra = {},
+                                        std::string upstream_url = "") {
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--upstream",
+                                  upstream_url.empty() ? upstream.url() : upstream_url,
+                                  "--threads", "2"};
+    auto flags = tls_flags();
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto gateway = std::make_unique<GatewayProcess>(dir.path(), args);
+    EXPECT_TRUE(gateway->wait_ready()) << gateway->log();
+    return gateway;
+  }
+
+  std::vector<std::string> client_flags(const std::string& name = TestPki::kGoodClient) const {
+    return {"--cacert", pki.ca_cert().string(), "--cert", pki.client_cert(name).string(), "--key",
+            pki.client_key(name).string()};
+  }
+
+  CommandResult mtls_curl(const GatewayProcess& gateway, const std::string& path,
+                          std::vector<std::string> extra = {},
+                          const std::string& client = TestPki::kGoodClient) {
+    auto args = client_flags(client);
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(gateway.https_url(path));
+    return curl(args);
+  }
+
+  std::string write_config(const std::string& body) {
+    auto path = dir / "sanctum.toml";
+    std::string text = "[tls]\ncert = \"" + pki.server_cert().string() + "\"\nkey = \"" +
+                       pki.server_key().string() + "\"\nclient_ca = \"" +
+                       pki.ca_cert().string() + "\"\n" + body;
+    write_text(path, text);
+    return path.string();
+  }
+};
+
+// Splits "-w '\n%{http_code}'" output into body and status.
+std::pair<std::string, int> body_and_status(const std::string& out) {
+  auto newline = out.rfind('\n');
+  if (newline == std::string::npos) {
+    return {"", std::atoi(out.c_str())};
+  }
+  return {out.substr(0, newline), std::atoi(out.c_str() + newline + 1)};
+}
+
+TEST_F(GatewayTest, MtlsClientGetsModelList) {
+  auto gateway = start({}, "echo");
+  auto result = mtls_curl(*gateway, "/v1/models");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto models = json::parse(result.out);
+  EXPECT_EQ(models["data"][0]["id"], "sanctum-echo");
+}
+
+TEST_F(GatewayTest, CertificatesFromOpensslCliWork) {
+  OpensslPki other(dir / "openssl");
+  auto gateway = std::make_unique<GatewayProcess>(
+      dir.path(), std::vector<std::string>{"--listen", "127.0.0.1:0", "--upstream", "echo", "--cert",
+                                           other.server_cert().string(), "--key",
+                                           other.server_key().string(), "--client-ca",
+                                           other.ca_cert().string()});
+  ASSERT_TRUE(gateway->wait_ready()) << gateway->log();
+  auto result = curl({"--cacert", other.ca_cert().string(), "--cert",
+                      other.cert("demo-client").string(), "--key",
+                      other.key("demo-client").string(), gateway->https_url("/v1/models")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("sanctum-echo"), std::string::npos);
+}
+
+struct RefusedCase {
+  const char* client;  // nullptr: no certificate at all
+  const char* reason;  // as the access log names it
+};
+
+class HandshakeRefusal : public GatewayTest, public ::testing::WithParamInterface<RefusedCase> {};
+
+TEST_P(HandshakeRefusal, EndsHandshakeWithReason) {
+  auto gateway = start();
+  std::vector<std::string> args{"--cacert", pki.ca_cert().string()};
+  if (GetParam().client != nullptr) {
+    args = client_flags(GetParam().client);
+  }
+  args.push_back(gateway->https_url("/v1/models"));
+  auto result = curl(args);
+  // curl's exit code is non-zero for a failed handshake and it prints no
+  // HTTP body: the request never reached HTTP.
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_TRUE(result.out.empty()) << result.out;
+  EXPECT_TRUE(upstream.requests().empty());
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  auto record = gateway->access_records().back();
+  EXPECT_EQ(record["outcome"], "rejected");
+  EXPECT_EQ(record["error"], GetParam().reason);
+  EXPECT_EQ(record["transport"], "mtls");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Clients, HandshakeRefusal,
+    ::testing::Values(RefusedCase{nullptr, "no-certificate"},
+                      RefusedCase{TestPki::kForeignClient, "unknown-ca"},
+                      RefusedCase{TestPki::kExpiredClient, "expired"},
+                      RefusedCase{TestPki::kNotYetValidClient, "not-yet-valid"},
+                      RefusedCase{TestPki::kServerAuthClient, "wrong-usage"},
+                      RefusedCase{TestPki::kNoEkuClient, "wrong-usage"}),
+    [](const auto& info) {
+      std::string name = info.param.client == nullptr ? "NoCertificate" : info.param.client;
+      std::erase(name, '-');
+      return name;
+    });
+
+TEST_F(GatewayTest, RevokedClientRefusedWithCrl) {
+  auto gateway = start({"--crl", pki.crl().string()});
+  auto revoked = mtls_curl(*gateway, "/v1/models", {}, TestPki::kRevokedClient);
+  EXPECT_NE(revoked.exit_code, 0);
+  auto good = mtls_curl(*gateway, "/v1/models");
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  auto records = gateway->access_records();
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.front()["error"], "revoked");
+}
+
+TEST_F(GatewayTest, IntermediateSignedClientAccepted) {
+  auto gateway = start();
+  auto result = curl({"--cacert", pki.ca_cert().string(), "--cert",
+                      pki.client_chain(TestPki::kIntermediateClient).string(), "--key",
+                      pki.client_key(TestPki::kIntermediateClient).string(),
+                      gateway->https_url("/anything")});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "{\"ok\":true}");
+}
+
+TEST_F(GatewayTest, PlainHttpOnTlsPortNeverGets2xx) {
+  auto gateway = start();
+  auto result = curl({"-w", "\n%{http_code}", gateway->http_url("/v1/models")});
+  auto [body, status] = body_and_status(result.out);
+  EXPECT_EQ(status, 400);
+  auto error = json::parse(body);
+  EXPECT_EQ(error["error"]["code"], "tls_required");
+  EXPECT_TRUE(upstream.requests().empty());
+}
+
+TEST_F(GatewayTest, OpensslClientWithoutCertificateIsRefused) {
+  auto gateway = start();
+  auto result = run_command({"sh", "-c",
+                             "printf 'GET /v1/models HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | "
+                             "openssl s_client -quiet -connect 127.0.0.1:" +
+                                 std::to_string(gateway->port()) + " -CAfile " +
+                                 pki.ca_cert().string()},
+                            15s);
+  EXPECT_EQ(result.out.find("HTTP/1.1 200"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("alert"), std::string::npos) << result.err;
+  EXPECT_TRUE(upstream.requests().empty());
+}
+
+TEST_F(GatewayTest, SseEventsArriveAsUpstreamSpacesThem) {
+  auto gateway = start();
+  auto args = std::vector<std::string>{"curl", "-sS", "-N", "--max-time", "20"};
+  auto flags = client_flags();
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back(gateway->https_url("/sse?events=5&gap_ms=250"));
+  auto client = Process::start_piped(args, dir / "curl.err");
+
+  std::vector<std::int64_t> arrivals;
+  std::vector<std::int64_t> emits;
+  bool saw_keepalive = false;
+  bool saw_done = false;
+  while (auto line = client.read_line(10s)) {
+    std::int64_t now = unix_now_ns();
+    if (line->rfind(": keepalive", 0) == 0) {
+      saw_keepalive = true;
+    } else if (*line == "data: [DONE]") {
+      saw_done = true;
+    } else if (line->rfind("data: ", 0) == 0) {
+      arrivals.push_back(now);
+      emits.push_back(json::parse(line->substr(6))["emit_ns"].get<std::int64_t>());
+    }
+  }
+  EXPECT_TRUE(saw_keepalive);
+  EXPECT_TRUE(saw_done);
+  ASSERT_EQ(arrivals.size(), 5u);
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    // Each event reaches the client well before the next one is emitted.
+    EXPECT_LT(arrivals[i] - emits[i], 150'000'000) << "event " << i << " was held back";
+    if (i > 0) {
+      EXPECT_GT(arrivals[i] - arrivals[i - 1], 150'000'000) << "events " << i - 1 << " and " << i
+                                                           << " arrived together";
+    }
+  }
+}
+
+TEST_F(GatewayTest, CloseDelimitedHttp10StreamArrivesChunked) {
+  auto gateway = start();
+  auto result = mtls_curl(*gateway, "/http10?events=4&gap_ms=20", {"-D", "-"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::transform(result.out.begin(), result.out.end(), result.out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  EXPECT_NE(result.out.find("http/1.1 200"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("transfer-encoding: chunked"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\"index\":3"), std::string::npos);
+  EXPECT_NE(result.out.find("data: [done]"), std::string::npos);
+  auto record = gateway->access_records().back();
+  EXPECT_EQ(record["outcome"], "complete");
+}
+
+TEST_F(GatewayTest, ChunkedRequestBodyReachesUpstreamWithContentLength) {
+  auto gateway = start();
+  std::string body(5000, 'x');
+  write_text(dir / "body.txt", body);
+  auto result = mtls_curl(*gateway, "/inspect",
+                          {"-H", "Transfer-Encoding: chunked", "--data-binary",
+                           "@" + (dir / "body.txt").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto seen = json::parse(result.out);
+  EXPECT_EQ(seen["body_size"], 5000);
+  EXPECT_EQ(seen["headers"]["content-length"], "5000");
+  EXPECT_FALSE(seen["headers"].contains("transfer-encoding"));
+}
+
+TEST_F(GatewayTest, RequestGetsUpstreamHostAndGatewayIdentity) {
+  auto gateway = start();
+  auto result = mtls_curl(*gateway, "/inspect",
+                          {"-H", "X-Sanctum-Client: forged-admin", "-H", "Host: evil.example"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto seen = json::parse(result.out);
+  EXPECT_EQ(seen["headers"]["host"], "127.0.0.1:" + std::to_string(upstream.port()));
+  EXPECT_EQ(seen["headers"]["x-sanctum-client"], TestPki::kGoodClient);
+}
+
+TEST_F(GatewayTest, AllowListRefusesOtherClients) {
+  auto gateway = start({"--allow", TestPki::kUriClient});
+  auto refused = mtls_curl(*gateway, "/v1/models", {"-w", "\n%{http_code}"});
+  EXPECT_EQ(body_and_status(refused.out).second, 403);
+  auto allowed = mtls_curl(*gateway, "/anything", {"-w", "\n%{http_code}"}, TestPki::kUriClient);
+  EXPECT_EQ(body_and_status(allowed.out).second, 200);
+  EXPECT_EQ(upstream.requests().size(), 1u);
+}
+
+TEST_F(GatewayTest, ClientDisconnectClosesUpstreamWithinASecond) {
+  auto gateway = start();
+  auto args = client_flags();
+  args.insert(args.begin(), {"--max-time", "1"});
+  args.push_back(gateway->https_url("/hang"));
+  std::vector<std::string> argv{"curl", "-sS", "-N"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  run_command(argv, 10s);
+  auto client_gone = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until(
+      [&] { return upstream.hang_closed_at() != std::chrono::steady_clock::time_point{}; }, 5s));
+  EXPECT_LT(upstream.hang_closed_at() - client_gone, 1s);
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  EXPECT_EQ(gateway->access_records().back()["outcome"], "client-cancel");
+}
+
+TEST_F(GatewayTest, UpstreamCutEndsStreamWithoutDone) {
+  auto gateway = start();
+  auto result = mtls_curl(*gateway, "/cut?events=2");
+  EXPECT_NE(result.exit_code, 0) << "curl must see a truncated response";
+  EXPECT_EQ(result.out.find("[DONE]"), std::string::npos);
+  EXPECT_NE(result.out.find("\"index\":1"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  EXPECT_EQ(gateway->access_records().back()["outcome"], "upstream-cut");
+}
+
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(GatewayTest, UpstreamDownGives502Json) {
+  auto gateway = start({}, "http://127.0.0.1:" + std::to_string(closed_port()));
+  auto result = mtls_curl(*gateway, "/v1/models", {"-w", "\n%{http_code}"});
+  auto [body, status] = body_and_status(result.out);
+  EXPECT_EQ(status, 502);
+  auto error = json::parse(body);
+  EXPECT_EQ(error["error"]["code"], "upstream_unreachable");
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("unreachable"), std::string::npos);
+}
+
+TEST_F(GatewayTest, SlowUpstreamGives504) {
+  auto config = write_config(
+      "[timeouts]\nupstream_first_byte = \"300ms\"\n[[listener]]\nname = \"m\"\nbind = "
+      "\"127.0.0.1:0\"\nupstream = \"" +
+      upstream.url() + "\"\n");
+  GatewayProcess gateway(dir.path(), {"--config", config});
+  ASSERT_TRUE(gateway.wait_ready()) << gateway.log();
+  auto result = mtls_curl(gateway, "/slow?ms=2000", {"-w", "\n%{http_code}"});
+  auto [body, status] = body_and_status(result.out);
+  EXPECT_EQ(status, 504);
+  EXPECT_EQ(json::parse(body)["error"]["code"], "upstream_timeout");
+}
+
+TEST_F(GatewayTest, OversizedBodyGets413AndHeadersGet431) {
+  auto config = write_config(
+      "[limits]\nmax_body_bytes = 1024\nmax_header_bytes = 2048\n[[listener]]\nname = "
+      "\"m\"\nbind = \"127.0.0.1:0\"\nupstream = \"" +
+      upstream.url() + "\"\n");
+  GatewayProcess gateway(dir.path(), {"--config", config});
+  ASSERT_TRUE(gateway.wait_ready()) << gateway.log();
+
+  write_text(dir / "big.txt", std::string(4096, 'x'));
+  auto big = mtls_curl(gateway, "/inspect",
+                       {"-w", "\n%{http_code}", "--data-binary", "@" + (dir / "big.txt").string()});
+  auto [body, status] = body_and_status(big.out);
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(json::parse(body)["error"]["code"], "body_too_large");
+
+  auto headers = mtls_curl(gateway, "/inspect",
+                           {"-w", "\n%{http_code}", "-H", "X-Padding: " + std::string(4096, 'p')});
+  auto [hbody, hstatus] = body_and_status(headers.out);
+  EXPECT_EQ(hstatus, 431);
+  EXPECT_EQ(json::parse(hbody)["error"]["code"], "headers_too_large");
+  EXPECT_TRUE(upstream.requests().empty());
+}
+
+TEST_F(GatewayTest, KeepAliveReusesUpstreamConnection) {
+  auto gateway = start();
+  auto flags = client_flags();
+  std::vector<std::string> args = flags;
+  args.insert(args.end(), {gateway->https_url("/one"), gateway->https_url("/two"),
+                           gateway->https_url("/three")});
+  auto result = curl(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(upstream.requests().size(), 3u);
+  EXPECT_EQ(upstream.connections_opened(), 1);
+}
+
+TEST_F(GatewayTest, Ipv6LoopbackListenerServes) {
+  auto gateway = std::make_unique<GatewayProcess>(
+      dir.path(), std::vector<std::string>{"--listen", "[::1]:0", "--upstream", upstream.url(),
+                                           "--cert", pki.server_cert().string(), "--key",
+                                           pki.server_key().string(), "--client-ca",
+                                           pki.ca_cert().string()});
+  ASSERT_TRUE(gateway->wait_ready()) << gateway->log();
+  auto flags = client_flags();
+  flags.push_back("https://[::1]:" + std::to_string(gateway->port()) + "/x");
+  auto result = curl(flags);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+TEST_F(GatewayTest, PortInUseNamesHolderPid) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  std::string port = std::to_string(ntohs(address.sin_port));
+
+  auto args = tls_flags();
+  std::vector<std::string> argv{sanctum_binary(), "serve", "--listen", "127.0.0.1:" + port,
+                                "--upstream", "echo"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = run_command(argv, 15s);
+  ::close(fd);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("127.0.0.1:" + port), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("pid " + std::to_string(::getpid())), std::string::npos)
+      << result.err;
+}
+
+// A network namespace of the test's own whose loopback interface also
+// carries 192.0.2.1 (TEST-NET-1), a non-loopback address that exists only
+// inside it. Removed with its addresses when the object goes away.
+class PrivateNamespace {
+ public:
+  PrivateNamespace() : name_("sanctum-test-" + std::to_string(::getpid())) {
+    ok_ = run_command({"ip", "netns", "add", name_}, 10s).exit_code == 0 &&
+          run_command({"ip", "-n", name_, "link", "set", "lo", "up"}, 10s).exit_code == 0 &&
+          run_command({"ip", "-n", name_, "addr", "add", "192.0.2.1/32", "dev", "lo"}, 10s)
+                  .exit_code == 0;
+  }
+  ~PrivateNamespace() { run_command({"ip", "netns", "del", name_}, 10s); }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+TEST_F(GatewayTest, NoLoopbackListenerIsRefused) {
+  PrivateNamespace ns;
+  if (!ns.ok()) {
+    GTEST_SKIP() << "cannot create a network namespace (needs root and iproute2)";
+  }
+  auto args = tls_flags();
+  std::vector<std::string> argv{"ip", "netns", "exec", ns.name(), sanctum_binary(), "serve",
+                                "--listen", "192.0.2.1:0", "--upstream", "echo"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = run_command(argv, 15s);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("no listener is bound to a loopback address"), std::string::npos)
+      << result.err;
+}
+
+TEST_F(GatewayTest, BadConfigNamesFileAndLine) {
+  auto path = dir / "bad.toml";
+  write_text(path, "[[listener]]\nname = \"m\"\nbind = \"127.0.0.1:0\"\nupstrem = \"echo\"\n");
+  auto result = run_command({sanctum_binary(), "serve", "--config", path.string()}, 15s);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find(path.string() + ":4"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("upstrem"), std::string::npos) << result.err;
+}
+
+TEST_F(GatewayTest, CheckAcceptsGoodAndRejectsMismatchedKey) {
+  auto flags = tls_flags();
+  std::vector<std::string> argv{sanctum_binary(), "serve", "--check", "--upstream", "echo"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto good = run_command(argv, 15s);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_NE(good.out.find("configuration OK"), std::string::npos);
+
+  std::vector<std::string> mismatched{sanctum_binary(), "serve", "--check", "--upstream", "echo",
+                                      "--cert", pki.server_cert().string(), "--key",
+                                      pki.client_key(TestPki::kGoodClient).string(),
+                                      "--client-ca", pki.ca_cert().string()};
+  auto bad = run_command(mismatched, 15s);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("does not match server certificate"), std::string::npos) << bad.err;
+}
+
+TEST_F(GatewayTest, SigtermDrainsInflightStream) {
+  auto gateway = start();
+  auto args = std::vector<std::string>{"curl", "-sS", "-N", "--max-time", "20"};
+  auto flags = client_flags();
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back(gateway->https_url("/sse?events=6&gap_ms=150"));
+  auto client = Process::start_piped(args, dir / "curl.err");
+  auto first = client.read_line(10s);
+  ASSERT_TRUE(first.has_value());
+  gateway->process().send_signal(SIGTERM);
+
+  std::string rest;
+  while (auto line = client.read_line(10s)) {
+    rest += *line + "\n";
+  }
+  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos) << rest;
+  EXPECT_EQ(client.wait(5s), 0);
+  EXPECT_EQ(gateway->process().wait(10s), 0);
+  EXPECT_NE(gateway->log().find("draining"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sanctum::test
