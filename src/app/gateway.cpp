@@ -134,6 +134,9 @@ struct Gateway {
   std::atomic<bool> exited{false};
   bool draining = false;
   std::shared_ptr<spdlog::logger> log = obs::logger("serve");
+  // Created before the ready file is written, so a SIGHUP or SIGTERM sent
+  // as soon as the gateway reports ready is handled, not fatal.
+  std::unique_ptr<net::signal_set> signals;
 
   Result<void> start();
   Result<void> prepare_runtimes();
@@ -327,9 +330,8 @@ awaitable<void> Gateway::wait_drained() {
 }
 
 awaitable<void> Gateway::handle_signals() {
-  net::signal_set signals(pool.context(0), SIGINT, SIGTERM, SIGHUP);
   for (;;) {
-    auto [ec, signal] = co_await signals.async_wait(kUseTuple);
+    auto [ec, signal] = co_await signals->async_wait(kUseTuple);
     if (ec) {
       co_return;
     }
@@ -377,8 +379,8 @@ int run_gateway(config::Config config, const RunOptions& options) {
   // process.
   ::signal(SIGPIPE, SIG_IGN);
   auto gateway = std::make_unique<Gateway>(std::move(config), options);
-  // Signals are blocked only once the signal_set exists, so create it before
-  // the threads start.
+  gateway->signals =
+      std::make_unique<net::signal_set>(gateway->pool.context(0), SIGINT, SIGTERM, SIGHUP);
   net::co_spawn(gateway->pool.context(0), gateway->handle_signals(), net::detached);
   if (auto r = gateway->start(); !r) {
     log->error("start-up failed: {}", r.error().message);
