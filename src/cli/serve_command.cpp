@@ -51,8 +51,8 @@ void fill_default_tls_files(config::ServeFlags& flags) {
   }
   std::error_code ec;
   if (flags.client_ca.empty()) {
-    // ca-bundle.crt holds the old and the new CA while a rotation is under
-    // way; older state folders have only ca.crt.
+    // ca-bundle.crt contains the old and the new CA while a rotation is under
+    // way. Older state folders have only ca.crt.
     flags.client_ca =
         (fs::exists(dir / "ca-bundle.crt", ec) ? dir / "ca-bundle.crt" : dir / "ca.crt").string();
   }

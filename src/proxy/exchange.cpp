@@ -116,7 +116,7 @@ struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
   }
 };
 
-// How one exchange ended, for the access log and the connection loop.
+// Result of one exchange, for the access log and the connection loop.
 struct Outcome {
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
@@ -194,8 +194,8 @@ void prepare_upstream_request(http::request<http::string_body>& request,
   }
   request.version(11);
   request.keep_alive(true);
-  // The body was read whole, so it always goes upstream with Content-Length:
-  // mlx_lm.server answers 411 to a chunked request body.
+  // The body was read whole, so it always goes upstream with Content-Length,
+  // because mlx_lm.server rejects a chunked request body with 411.
   request.prepare_payload();
 }
 
@@ -697,7 +697,8 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       continue;
     }
     if (listener.config.auth == config::AuthMode::bearer) {
-      // The gateway's token is for the gateway; the model server never sees it.
+      // The bearer token authenticates the client to the gateway only, so it
+      // is not forwarded to the model server.
       request.erase(http::field::authorization);
     }
     if (peer.identity && !identity_header.empty()) {

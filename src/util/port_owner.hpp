@@ -6,7 +6,7 @@
 
 namespace sanctum::util {
 
-// A process that holds a listening TCP socket.
+// A process that owns a listening TCP socket.
 struct PortOwner {
   int pid = 0;
   std::string command_line;  // arguments joined by spaces; "" when unreadable
