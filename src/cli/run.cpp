@@ -14,6 +14,8 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   add_serve_command(app, exit_code);
   add_ca_command(app, exit_code);
+  add_service_command(app, exit_code);
+  add_drift_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
