@@ -58,6 +58,42 @@ bool is_disconnect(const beast::error_code& ec) {
          ec == net::error::bad_descriptor;
 }
 
+// Bounds one read from the client. Unlike beast::tcp_stream's own timeout,
+// which closes the socket, it only cancels the read, so the gateway can
+// still send a 408 on the same connection.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, config::Duration limit)
+      : timer_(stream.get_executor()), state_(std::make_shared<State>()) {
+    stream.expires_never();
+    timer_.expires_after(limit);
+    timer_.async_wait([state = state_, socket = &stream.socket()](beast::error_code ec) {
+      if (ec || !state->active) {
+        return;
+      }
+      state->expired = true;
+      beast::error_code ignored;
+      socket->cancel(ignored);
+    });
+  }
+  ~ReadDeadline() {
+    state_->active = false;
+    timer_.cancel();
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool active = true;
+    bool expired = false;
+  };
+  net::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
 // Watches the client socket while an exchange is forwarded, without reading
 // from it, so that a client that goes away cancels the upstream request at
 // once, even while the upstream is silent.
@@ -542,9 +578,13 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    lowest(stream).expires_after(first ? timeouts.request_head : timeouts.keepalive_idle);
     peer.connection->idle = buffer.size() == 0;
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    beast::error_code ec;
+    {
+      ReadDeadline deadline(lowest(stream), first ? timeouts.request_head : timeouts.keepalive_idle);
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      ec = deadline.expired() ? beast::error::timeout : hec;
+    }
     peer.connection->idle = false;
     first = false;
 
@@ -564,7 +604,9 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     unsigned version = 11;
 
     if (ec) {
-      if (is_disconnect(ec) || (ec == beast::error::timeout && !parser.got_some())) {
+      // A keep-alive connection that stays silent is closed without a
+      // response; 408 is for a client that started a request and stalled.
+      if (is_disconnect(ec) || (ec == beast::error::timeout && buffer.size() == 0)) {
         co_return;
       }
       out.outcome = "rejected";
@@ -612,9 +654,9 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
         http::response<http::empty_body> proceed{http::status::continue_, 11};
         co_await http::async_write(stream, proceed, kUseTuple);
       }
-      lowest(stream).expires_after(timeouts.request_body);
+      ReadDeadline deadline(lowest(stream), timeouts.request_body);
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-      ec = bec;
+      ec = deadline.expired() ? beast::error::timeout : bec;
     }
     if (ec) {
       if (is_disconnect(ec)) {
