@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "app/gateway.hpp"
+#include "ca/ca.hpp"
 #include "cli/commands.hpp"
 #include "config/flags.hpp"
 #include "obs/log.hpp"
@@ -25,24 +26,13 @@ struct ServeOptions {
   bool check = false;
 };
 
-// The state folder of `sanctum ca`: $SANCTUM_HOME, else ~/.sanctum/certs.
-fs::path default_state_dir() {
-  if (const char* home = std::getenv("SANCTUM_HOME"); home != nullptr && *home != '\0') {
-    return home;
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return fs::path(home) / ".sanctum" / "certs";
-  }
-  return ".sanctum/certs";
-}
-
 // Without --cert, --key and --client-ca, a TLS listener uses the files that
 // `sanctum ca` writes into its state folder.
 void fill_default_tls_files(config::ServeFlags& flags) {
   if (!flags.auth_token_file.empty()) {
     return;
   }
-  fs::path dir = default_state_dir();
+  fs::path dir = ca::resolve_state_dir(std::nullopt).dir;
   if (flags.cert.empty()) {
     flags.cert = (dir / "server.crt").string();
   }
