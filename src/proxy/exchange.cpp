@@ -180,6 +180,7 @@ awaitable<void> send_error(Stream& stream, Outcome& out, http::status status,
     response.set(http::field::www_authenticate, "Bearer realm=\"sanctum\"");
   }
   out.status = static_cast<unsigned>(status);
+  out.bytes_out = response.body().size();
   if (out.error.empty()) {
     out.error = std::move(message);
   }

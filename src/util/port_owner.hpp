@@ -13,7 +13,8 @@ struct PortOwner {
 };
 
 // Finds the process listening on `port` at `host` (an IP literal; a wildcard
-// listener on the same port also counts) by matching the socket inode from
+// listener on the same port also counts, and a wildcard `host` matches a
+// listener on any address) by matching the socket inode from
 // /proc/net/tcp and /proc/net/tcp6 against /proc/PID/fd. Linux only; returns
 // nothing elsewhere, when no listener is found, or when the holder's /proc
 // entries are not readable by this user.
