@@ -119,6 +119,7 @@ class MtlsClient {
   // AEAD cipher suites only for TLS 1.2, server certificate verification
   // against the CA bundle. No network traffic. The error names the file at
   // fault and states whether it is missing, unreadable or malformed.
+  // NOTE: the server certificate is not checked against a CRL or OCSP.
   static Result<MtlsClient> create(const ClientFiles& files);
 
   const ClientCertificate& certificate() const { return certificate_; }
