@@ -4,7 +4,8 @@
 Each input line is {"system", "figure", "round", "result"}, where result is
 one JSON object from sanctum-loadgen. Every cell is the median over rounds.
 The "added by proxy" rows subtract the direct-to-upstream run of the same
-round before taking the median. Ratios are sanctum divided by the other
+round before taking the median. The idle figure has one run per system,
+because bench/run measures it only on fresh processes. Ratios are sanctum divided by the other
 system, so below 1 means sanctum used less time, memory or CPU, and for
 rates (marked "higher is better") above 1 means sanctum was faster.
 """
@@ -77,7 +78,7 @@ def net_handshake_rate(runs, system):
     return values
 
 
-# (label, unit, figure, how to get a value per round, target for sanctum)
+# (label, unit, figure, source of the value per round, target for sanctum)
 ROWS = [
     ("keep-alive requests/s (higher is better)", "req/s", "keepalive", "rate_per_s", None),
     ("keep-alive latency p50", "µs", "keepalive", "latency_us.p50", None),
@@ -106,16 +107,16 @@ ROWS = [
 ]
 
 
-def values_for(runs, system, figure, how):
-    if how == "net":
+def values_for(runs, system, figure, source):
+    if source == "net":
         return net_handshake_rate(runs, system)
-    if callable(how):
-        return per_round(runs, system, figure, how)
-    if how.startswith("added:"):
+    if callable(source):
+        return per_round(runs, system, figure, source)
+    if source.startswith("added:"):
         if system == "direct":
             return []
-        return added_by_proxy(runs, system, how[len("added:"):])
-    return per_round(runs, system, figure, lambda r: dig(r, how))
+        return added_by_proxy(runs, system, source[len("added:"):])
+    return per_round(runs, system, figure, lambda r: dig(r, source))
 
 
 def fmt(value):
@@ -131,14 +132,15 @@ def fmt(value):
 def main():
     runs = load(sys.argv[1])
     rounds = max((len(r) for r in runs.values()), default=0)
-    print(f"Medians over {rounds} round(s). direct = the echo upstream without a proxy.")
+    print(f"Medians over {rounds} round(s); idle memory is one run per system. "
+          "direct = the echo upstream without a proxy.")
     print()
     print("| figure | unit | sanctum | nginx | HAProxy | direct | sanctum/nginx | sanctum/HAProxy | target (sanctum) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for label, unit, figure, how, target in ROWS:
+    for label, unit, figure, source, target in ROWS:
         medians = {}
         for system in SYSTEMS + ["direct"]:
-            values = values_for(runs, system, figure, how)
+            values = values_for(runs, system, figure, source)
             medians[system] = statistics.median(values) if values else None
         ratios = []
         for other in ("nginx", "haproxy"):

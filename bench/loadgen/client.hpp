@@ -33,8 +33,8 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 std::unique_ptr<boost::asio::ssl::context> make_client_context(const Options& options,
                                                                bool resume);
 
-// Where and how to connect. The endpoint is a loopback address: main()
-// rejects any other host.
+// Connection target and settings. The endpoint is a loopback address,
+// because main() rejects any other host.
 struct Dialer {
   boost::asio::ip::tcp::endpoint endpoint;
   boost::asio::ssl::context* tls = nullptr;  // null for plain HTTP

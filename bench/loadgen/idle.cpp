@@ -20,7 +20,7 @@ constexpr int kOpenConcurrency = 16;
 // and caches the first connections fill are in the baseline.
 constexpr int kWarmupConnections = 32;
 
-struct Held {
+struct HeldConnection {
   std::unique_ptr<TlsStream> stream;
   beast::flat_buffer buffer;
 };
@@ -31,7 +31,7 @@ struct IdleState {
   Run& run;
   int target = 0;
   int opened = 0;  // connections that finished their request
-  std::vector<Held> held;
+  std::vector<HeldConnection> held;
   std::uint64_t non_200 = 0;
 };
 

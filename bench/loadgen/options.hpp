@@ -7,7 +7,7 @@
 
 namespace sanctum::bench {
 
-// Everything one load generator run is told on its command line.
+// The command-line settings of one load generator run.
 struct Options {
   std::string mode;                 // keepalive, handshake, sse or idle
   std::string label;                // copied into the JSON output ("sanctum", "nginx", ...)

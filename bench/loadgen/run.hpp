@@ -51,7 +51,7 @@ struct Run {
   void start_cpu_sampling();
   // Spawns `count` copies of make_worker(index) and runs the io_context
   // until every one has returned, with a hard stop 30 s after `end` in case
-  // a peer stops answering. A worker that throws ends the run with that
+  // a peer stops responding. A worker that throws ends the run with that
   // exception.
   void run_workers(int count, const std::function<boost::asio::awaitable<void>(int)>& make_worker);
   // Adds "seconds", "operations", "errors", "rate_per_s" and, when pids

@@ -4,7 +4,7 @@
 //   SANCTUM_COUNT_FILE=/tmp/counts LD_PRELOAD=libsanctum-malloc-count.so sanctum serve ...
 //   kill -USR2 PID    # appends one line of totals to /tmp/counts
 //
-// Each line holds the totals since the process started, as name=value
+// Each line contains the totals since the process started, as name=value
 // pairs, so the difference of two lines is what happened between the two
 // signals. The allocation functions forward to glibc's __libc_* entry
 // points and the socket functions to the next definition (libc), so the
