@@ -17,6 +17,7 @@ int run(int argc, char** argv) {
   add_service_command(app, exit_code);
   add_drift_command(app, exit_code);
   add_probe_command(app, exit_code);
+  add_echo_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
