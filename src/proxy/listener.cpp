@@ -315,7 +315,11 @@ std::string describe_bind_failure(const config::BindAddress& address, const beas
                           owner->command_line.empty() ? "command line not readable"
                                                       : owner->command_line);
     }
-    text += "; stop that process or choose another port";
+    text += fmt::format(
+        "; stop that process or choose another port. If a service manager keeps restarting it, "
+        "`sanctum service conflicts --dir FOLDER --port {}` lists the launchd or systemd "
+        "definitions in FOLDER that bind this port",
+        address.port);
   } else if (ec == boost::system::errc::address_not_available) {
     text += "; no interface on this host has that address";
   } else if (ec == net::error::access_denied) {
