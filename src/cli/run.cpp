@@ -14,6 +14,7 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   add_serve_command(app, exit_code);
   add_ca_command(app, exit_code);
+  add_token_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
