@@ -15,6 +15,7 @@ int run(int argc, char** argv) {
   add_serve_command(app, exit_code);
   add_ca_command(app, exit_code);
   add_token_command(app, exit_code);
+  add_migration_report_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
