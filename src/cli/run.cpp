@@ -16,6 +16,7 @@ int run(int argc, char** argv) {
   add_ca_command(app, exit_code);
   add_token_command(app, exit_code);
   add_migration_report_command(app, exit_code);
+  add_verify_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
