@@ -21,6 +21,7 @@
 #include "auth/token_file.hpp"
 #include "obs/counters.hpp"
 #include "obs/log.hpp"
+#include "obs/status.hpp"
 #include "proxy/listener.hpp"
 #include "tls/server_tls.hpp"
 #include "upstream/echo_server.hpp"
@@ -74,6 +75,26 @@ Result<void> check_problems(const config::Config& config) {
     text += (text.empty() ? "" : "\n") + config::to_string(problem);
   }
   return make_error(text);
+}
+
+std::vector<obs::CertExpiry> expiries_of(const tls::TlsMaterial& material) {
+  std::vector<obs::CertExpiry> out;
+  out.push_back({"server", material.server.subject, material.server.serial_hex,
+                 material.server.not_after});
+  for (const auto& ca : material.client_cas) {
+    out.push_back({"ca", ca.subject, ca.serial_hex, ca.not_after});
+  }
+  return out;
+}
+
+void record_reload(const char* trigger, const tls::TlsMaterial* material, std::string error) {
+  obs::ReloadStatus status;
+  status.time = std::chrono::system_clock::now();
+  status.ok = material != nullptr;
+  status.trigger = trigger;
+  status.error = std::move(error);
+  obs::gateway_status().record_reload(status, material != nullptr ? expiries_of(*material)
+                                                                  : std::vector<obs::CertExpiry>{});
 }
 
 void log_material(const tls::TlsMaterial& material, const char* verb) {
@@ -134,6 +155,9 @@ struct Gateway {
   std::atomic<bool> exited{false};
   bool draining = false;
   std::shared_ptr<spdlog::logger> log = obs::logger("serve");
+  // Created before the ready file is written, so a SIGHUP or SIGTERM sent
+  // as soon as the gateway reports ready is handled, not fatal.
+  std::unique_ptr<net::signal_set> signals;
 
   Result<void> start();
   Result<void> prepare_runtimes();
@@ -242,6 +266,7 @@ Result<void> Gateway::start() {
       return material.error();
     }
     log_material(**material, "loaded");
+    record_reload("start", material->get(), "");
     tls_holder.replace(std::move(*material));
     tls_stamp = stamp_of(config.tls);
   }
@@ -259,6 +284,17 @@ Result<void> Gateway::start() {
   if (auto r = bind_listeners(); !r) {
     return r;
   }
+  nlohmann::json listener_list = nlohmann::json::array();
+  for (const auto& listener : listeners) {
+    for (const auto& endpoint : listener->endpoints()) {
+      listener_list.push_back({{"name", listener->runtime().config.name},
+                               {"tls", listener->runtime().config.tls},
+                               {"address", endpoint.address().to_string()},
+                               {"port", endpoint.port()},
+                               {"upstream", listener->runtime().upstream.text}});
+    }
+  }
+  obs::gateway_status().set_listeners(listener_list);
   if (auto r = write_ready_file(); !r) {
     return r;
   }
@@ -289,10 +325,12 @@ void Gateway::reload(const char* why) {
     obs::counters().add(obs::Counter::reload_failed);
     reload_log->warn("{}: reload failed, keeping the previous TLS material: {}", why,
                      material.error().message);
+    record_reload(why, nullptr, material.error().message);
     return;
   }
   obs::counters().add(obs::Counter::reload_ok);
   log_material(**material, "reloaded");
+  record_reload(why, material->get(), "");
   tls_holder.replace(std::move(*material));
 }
 
@@ -327,9 +365,8 @@ awaitable<void> Gateway::wait_drained() {
 }
 
 awaitable<void> Gateway::handle_signals() {
-  net::signal_set signals(pool.context(0), SIGINT, SIGTERM, SIGHUP);
   for (;;) {
-    auto [ec, signal] = co_await signals.async_wait(kUseTuple);
+    auto [ec, signal] = co_await signals->async_wait(kUseTuple);
     if (ec) {
       co_return;
     }
@@ -377,8 +414,8 @@ int run_gateway(config::Config config, const RunOptions& options) {
   // process.
   ::signal(SIGPIPE, SIG_IGN);
   auto gateway = std::make_unique<Gateway>(std::move(config), options);
-  // Signals are blocked only once the signal_set exists, so create it before
-  // the threads start.
+  gateway->signals =
+      std::make_unique<net::signal_set>(gateway->pool.context(0), SIGINT, SIGTERM, SIGHUP);
   net::co_spawn(gateway->pool.context(0), gateway->handle_signals(), net::detached);
   if (auto r = gateway->start(); !r) {
     log->error("start-up failed: {}", r.error().message);

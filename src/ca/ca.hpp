@@ -60,7 +60,7 @@ struct CaPaths {
   std::filesystem::path ca_key;       // ca.key
   std::filesystem::path old_ca_cert;  // ca-old.crt, only during a rotation
   std::filesystem::path old_ca_key;   // ca-old.key, only during a rotation
-  std::filesystem::path ca_bundle;    // ca-bundle.crt: new and old CA during a rotation
+  std::filesystem::path ca_bundle;    // ca-bundle.crt: trust file; the current CA, plus the old one during a rotation
   std::filesystem::path server_cert;  // server.crt
   std::filesystem::path server_key;   // server.key
   std::filesystem::path clients_dir;  // clients/NAME.crt and clients/NAME.key

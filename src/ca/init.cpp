@@ -105,7 +105,16 @@ Result<CertificateInfo> init_ca(const InitOptions& options) {
   std::error_code ec;
   fs::remove(paths.old_ca_cert, ec);
   fs::remove(paths.old_ca_key, ec);
-  fs::remove(paths.ca_bundle, ec);
+  // ca-bundle.crt is the trust file for the gateway and its clients. It
+  // holds this CA alone until a rotation adds the next one, so configs that
+  // point at it need no change when the CA rotates.
+  auto ca_pem = util::read_file(paths.ca_cert);
+  if (!ca_pem) {
+    return ca_pem.error();
+  }
+  if (auto bundle = util::write_file_atomic(paths.ca_bundle, *ca_pem, kCertMode, true); !bundle) {
+    return bundle.error();
+  }
   Index index;
   if (auto crl = write_crl_locked(paths, index); !crl) {
     return crl.error();

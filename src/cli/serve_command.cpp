@@ -49,10 +49,13 @@ void fill_default_tls_files(config::ServeFlags& flags) {
   if (flags.key.empty()) {
     flags.key = (dir / "server.key").string();
   }
-  if (flags.client_ca.empty()) {
-    flags.client_ca = (dir / "ca.crt").string();
-  }
   std::error_code ec;
+  if (flags.client_ca.empty()) {
+    // ca-bundle.crt holds the old and the new CA while a rotation is under
+    // way; older state folders have only ca.crt.
+    flags.client_ca =
+        (fs::exists(dir / "ca-bundle.crt", ec) ? dir / "ca-bundle.crt" : dir / "ca.crt").string();
+  }
   if (flags.crl.empty() && fs::exists(dir / "crl.pem", ec)) {
     flags.crl = (dir / "crl.pem").string();
   }
@@ -160,8 +163,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   serve->add_option("--key", f.key,
                     "Server private key, PEM (default: server.key in the CA state folder)");
   serve->add_option("--client-ca", f.client_ca,
-                    "CA bundle that client certificates must chain to (default: ca.crt in the "
-                    "CA state folder)");
+                    "CA bundle that client certificates must chain to (default: ca-bundle.crt, "
+                    "else ca.crt, in the CA state folder)");
   serve->add_option("--crl", f.crl,
                     "Certificate revocation list, PEM (default: crl.pem in the CA state folder "
                     "when it exists)");

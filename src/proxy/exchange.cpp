@@ -7,16 +7,19 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "auth/policy.hpp"
 #include "http/messages.hpp"
 #include "obs/counters.hpp"
 #include "obs/log.hpp"
+#include "obs/status.hpp"
 
 namespace sanctum::proxy {
 
@@ -448,6 +451,8 @@ std::string path_without_query(std::string_view target) {
 
 void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Clock::time_point start,
                   const Outcome& out) {
+  obs::gateway_status().record_exchange(listener.config.name, record.transport, record.client,
+                                        out.status);
   if (listener.access_log == nullptr) {
     return;
   }
@@ -458,6 +463,66 @@ void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Cl
   record.error = out.error;
   record.duration_ms = millis_since(start);
   listener.access_log->write(record);
+}
+
+// The gateway's own endpoints, answered on mTLS listeners to any client whose
+// certificate verified, allow-list or not: /healthz (the process is up),
+// /readyz (TLS material loaded and the upstream accepts a connection),
+// /metrics (Prometheus text) and /sanctum/status (JSON).
+bool is_gateway_endpoint(std::string_view path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+         path == "/sanctum/status";
+}
+
+awaitable<obs::UpstreamCheck> check_upstream(const ListenerRuntime& listener) {
+  beast::tcp_stream probe(co_await net::this_coro::executor);
+  auto limit = std::min(listener.global->timeouts.upstream_connect, config::Duration(2'000));
+  beast::error_code ec = co_await connect_upstream(probe, listener.upstream, limit);
+  obs::UpstreamCheck check;
+  check.time = std::chrono::system_clock::now();
+  check.ok = !ec;
+  if (ec) {
+    check.error = ec == beast::error::timeout ? "connect timed out" : ec.message();
+  }
+  obs::gateway_status().record_upstream_check(listener.upstream.text, check);
+  co_return check;
+}
+
+template <class Stream>
+awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& listener,
+                                       std::string_view path, unsigned version, Outcome& out) {
+  sanctum::http::Response response{http::status::ok, version};
+  response.set(http::field::cache_control, "no-store");
+  if (path == "/healthz") {
+    response.set(http::field::content_type, "application/json");
+    response.body() = "{\"status\":\"ok\"}\n";
+  } else if (path == "/readyz") {
+    auto check = co_await check_upstream(listener);
+    bool tls_loaded = listener.tls == nullptr || listener.tls->current() != nullptr;
+    nlohmann::json body = {{"status", check.ok && tls_loaded ? "ready" : "not ready"},
+                           {"upstream", listener.upstream.text},
+                           {"upstream_ok", check.ok},
+                           {"tls_loaded", tls_loaded}};
+    if (!check.ok) {
+      body["error"] = "upstream " + listener.upstream.text + " is unreachable: " + check.error;
+    }
+    response.result(check.ok && tls_loaded ? http::status::ok : http::status::service_unavailable);
+    response.set(http::field::content_type, "application/json");
+    response.body() = body.dump() + "\n";
+  } else if (path == "/metrics") {
+    response.set(http::field::content_type, "text/plain; version=0.0.4");
+    response.body() = obs::gateway_status().to_prometheus();
+  } else {
+    response.set(http::field::content_type, "application/json");
+    response.body() = obs::gateway_status().to_json().dump(2) + "\n";
+  }
+  response.keep_alive(out.keep_alive);
+  response.prepare_payload();
+  out.status = response.result_int();
+  out.bytes_out = response.body().size();
+  if (!co_await send_response(stream, response, listener.global->timeouts.request_head)) {
+    out.keep_alive = false;
+  }
 }
 
 }  // namespace
@@ -599,6 +664,16 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     // sent under that name is dropped before the policy runs.
     if (!identity_header.empty()) {
       request.erase(identity_header);
+    }
+    if (peer.identity && is_gateway_endpoint(record.path) &&
+        (request.method() == http::verb::get || request.method() == http::verb::head)) {
+      record.transport = "mtls";
+      co_await serve_gateway_endpoint(stream, listener, record.path, version, out);
+      write_access(listener, record, start, out);
+      if (!out.keep_alive) {
+        co_return;
+      }
+      continue;
     }
     auth::Policy policy{listener.config.auth, &listener.config.allow,
                         listener.config.loopback_bypass, listener.bearer_token};

@@ -19,6 +19,7 @@
 #include "http/messages.hpp"
 #include "obs/counters.hpp"
 #include "obs/log.hpp"
+#include "obs/status.hpp"
 #include "proxy/exchange.hpp"
 #include "tls/identity.hpp"
 #include "util/port_owner.hpp"
@@ -219,6 +220,8 @@ awaitable<void> run_tls_connection(tcp::socket socket, const ListenerRuntime& li
   peer.connection = &connection;
   peer.identity = tls::identity_of(SSL_get0_peer_certificate(stream.native_handle()));
   peer.socket = &beast::get_lowest_layer(stream).socket();
+  obs::gateway_status().record_client_certificate(
+      peer.identity->display_name(), peer.identity->serial_hex, peer.identity->not_after);
   obs::logger("tls")->debug("[c{}] {} verified as \"{}\" (serial {})", connection.id,
                             connection.peer, peer.identity->display_name(),
                             peer.identity->serial_hex);
