@@ -185,8 +185,8 @@ void add_retire(CLI::App& token_app, int& exit_code) {
   };
   auto flags = std::make_shared<Flags>();
   auto* command = token_app.add_subcommand(
-      "retire", "Rename the token to TOKEN.retired-YYYYMMDD (local date), which turns bearer "
-                "auth off at the next gateway start, and open a rollback window");
+      "retire", "Rename the token to TOKEN.retired-YYYYMMDD (local date) so no gateway can "
+                "start a bearer listener with it, and open a rollback window");
   add_location_options(command, flags->location);
   command->add_option("--window", flags->window,
                       "How long the retired token is kept for a rollback: s, m, h or d units, "

@@ -94,12 +94,18 @@ CheckResult check_mtls_serves(const VerifyOptions& options, const MtlsGet& get) 
   result.evidence.emplace_back("client_certificate", request.cert_file.string());
 
   // A missing file is a hard failure, never a reason to try without it.
-  for (const auto& file : {request.ca_file, request.cert_file, request.key_file}) {
-    std::error_code ec;
+  std::error_code ec;
+  if (!fs::is_regular_file(request.ca_file, ec)) {
+    return set(result, CheckStatus::fail,
+               fmt::format("{} is missing: pass --cert-dir with the folder that holds the CA "
+                           "certificate, or create a CA with `sanctum ca init`",
+                           request.ca_file.string()));
+  }
+  for (const auto& file : {request.cert_file, request.key_file}) {
     if (!fs::is_regular_file(file, ec)) {
       return set(result, CheckStatus::fail,
-                 fmt::format("{} is missing: issue it with `sanctum ca issue {} --client` or pass "
-                             "--cert-dir and --client",
+                 fmt::format("{} is missing: issue it with `sanctum ca issue {} --client`, or "
+                             "pass --client with a name that has a certificate",
                              file.string(), options.client));
     }
   }
@@ -141,6 +147,10 @@ CheckResult check_plain_refused(const VerifyOptions& options) {
                              plain.detail));
     }
     return set(result, CheckStatus::pass, fmt::format("refused with HTTP {}", plain.http_status));
+  }
+  if (plain.outcome == PlainOutcome::connection_refused) {
+    return set(result, CheckStatus::warn,
+               "nothing listens on the port, so there was nothing to test; see the mTLS check");
   }
   if (plain.outcome == PlainOutcome::error) {
     return set(result, CheckStatus::warn,

@@ -263,6 +263,27 @@ TEST_F(VerifyTest, ForeignClientCertificateFails) {
   EXPECT_EQ(checks["mtls-serves"]["status"], "FAIL") << checks["mtls-serves"].dump();
 }
 
+TEST_F(VerifyTest, NothingListeningFailsMtlsWarnsPlain) {
+  std::uint16_t mtls_port = 0;
+  std::uint16_t old_port = 0;
+  {
+    // Both held at once, so the two ports differ.
+    StaleListener first;
+    StaleListener second;
+    mtls_port = first.port();
+    old_port = second.port();
+  }
+  auto [code, checks] = verify({"--mtls-port", std::to_string(mtls_port), "--old-port",
+                                std::to_string(old_port)});
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(checks["mtls-serves"]["status"], "FAIL");
+  EXPECT_NE(checks["mtls-serves"]["summary"].get<std::string>().find("connect to 127.0.0.1:"),
+            std::string::npos)
+      << checks["mtls-serves"].dump();
+  EXPECT_EQ(checks["plain-refused"]["status"], "WARN");
+  EXPECT_EQ(checks["plain-refused"]["evidence"]["refused_by"], "connection refused");
+}
+
 TEST_F(VerifyTest, BadFlagValuesExitTwo) {
   auto same = sanctum({"verify", "--mtls-port", "4000", "--old-port", "4000"});
   EXPECT_EQ(same.exit_code, 2);

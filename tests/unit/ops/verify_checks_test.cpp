@@ -105,6 +105,16 @@ TEST_F(VerifyChecks, MissingClientKeyFailsWithoutRequest) {
       << result.summary;
 }
 
+TEST_F(VerifyChecks, MissingCaNamesFileAndInit) {
+  fs::remove(dir / "certs" / "ca.crt");
+  auto result = check_mtls_serves(options, fake_get(200, "{\"data\":[]}"));
+  EXPECT_EQ(result.status, CheckStatus::fail);
+  EXPECT_NE(result.summary.find((dir / "certs" / "ca.crt").string() + " is missing"),
+            std::string::npos)
+      << result.summary;
+  EXPECT_NE(result.summary.find("sanctum ca init"), std::string::npos) << result.summary;
+}
+
 TEST_F(VerifyChecks, ProbeLogPassesWhenRecentMtls) {
   auto log = probe_log("guardian.log",
                        "{\"time\":\"2026-04-22T09:00:00Z\",\"transport\":\"plain-loopback\"}\n"
