@@ -433,8 +433,7 @@ int run_gateway(config::Config config, const RunOptions& options) {
 
 int check_gateway(config::Config config) {
   auto fail = [](const std::string& message) {
-    std::cerr << message << "\n";
-    std::cout << "configuration check failed\n";
+    std::cerr << message << "\nconfiguration check failed\n";
     return 1;
   };
   if (auto r = apply_no_plain(config); !r) {

@@ -182,7 +182,12 @@ void add_issue(CLI::App& ca_app, int& exit_code) {
   issue->add_option("NAME", flags->name,
                     "Subject common name and file name: letters, digits, '.', '_' and '-'")
       ->required();
-  add_role_flags(issue, flags->common, "role: clientAuth or serverAuth extended key usage");
+  add_role_flags(issue, flags->common, "role");
+  issue->get_option("--client")->description(
+      "Issue a client certificate (clientAuth extended key usage) into clients/NAME.crt");
+  issue->get_option("--server")->description(
+      "Issue a server certificate (serverAuth extended key usage) into server.crt, or "
+      "servers/NAME.crt for a NAME other than \"server\"");
   issue
       ->add_option("--san", flags->sans,
                    "Extra subjectAltName, DNS:host, IP:address or URI:value; repeat for more. "

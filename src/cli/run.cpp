@@ -17,6 +17,8 @@ int run(int argc, char** argv) {
   add_token_command(app, exit_code);
   add_migration_report_command(app, exit_code);
   add_verify_command(app, exit_code);
+  add_service_command(app, exit_code);
+  add_drift_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

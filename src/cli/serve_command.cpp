@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "app/gateway.hpp"
+#include "ca/ca.hpp"
 #include "cli/commands.hpp"
 #include "config/flags.hpp"
 #include "obs/log.hpp"
@@ -25,24 +26,13 @@ struct ServeOptions {
   bool check = false;
 };
 
-// The state folder of `sanctum ca`: $SANCTUM_HOME, else ~/.sanctum/certs.
-fs::path default_state_dir() {
-  if (const char* home = std::getenv("SANCTUM_HOME"); home != nullptr && *home != '\0') {
-    return home;
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return fs::path(home) / ".sanctum" / "certs";
-  }
-  return ".sanctum/certs";
-}
-
 // Without --cert, --key and --client-ca, a TLS listener uses the files that
 // `sanctum ca` writes into its state folder.
 void fill_default_tls_files(config::ServeFlags& flags) {
   if (!flags.auth_token_file.empty()) {
     return;
   }
-  fs::path dir = default_state_dir();
+  fs::path dir = ca::resolve_state_dir(std::nullopt).dir;
   if (flags.cert.empty()) {
     flags.cert = (dir / "server.crt").string();
   }
@@ -51,8 +41,8 @@ void fill_default_tls_files(config::ServeFlags& flags) {
   }
   std::error_code ec;
   if (flags.client_ca.empty()) {
-    // ca-bundle.crt holds the old and the new CA while a rotation is under
-    // way; older state folders have only ca.crt.
+    // ca-bundle.crt contains the old and the new CA while a rotation is under
+    // way. Older state folders have only ca.crt.
     flags.client_ca =
         (fs::exists(dir / "ca-bundle.crt", ec) ? dir / "ca-bundle.crt" : dir / "ca.crt").string();
   }
@@ -152,31 +142,42 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ServeOptions>();
   auto* serve = app.add_subcommand(
       "serve",
-      "Run the mutual-TLS gateway. Quick form: one listener from flags. Full form: --config FILE.");
+      "Run the mutual-TLS gateway. Quick form: one listener from flags. Full form: --config FILE.\n"
+      "The CA state folder is $SANCTUM_HOME, else ~/.sanctum/certs.");
   auto& f = options->flags;
   serve->add_option("--config", options->config_file,
-                    "TOML config file with any number of listeners (see docs/configuration.md)");
+                    "TOML config file with any number of listeners (see docs/configuration.md)")
+      ->type_name("FILE");
   serve->add_option("--listen", f.listen,
-                    "Bind address IPv4:PORT or [IPv6]:PORT; repeatable (default 127.0.0.1:1337)");
+                    "Bind address IPv4:PORT, [IPv6]:PORT or localhost:PORT; repeatable "
+                    "(default 127.0.0.1:1337)")
+      ->type_name("ADDR:PORT");
   serve->add_option("--cert", f.cert,
-                    "Server certificate chain, PEM (default: server.crt in the CA state folder)");
+                    "Server certificate chain, PEM (default: server.crt in the CA state folder)")
+      ->type_name("FILE");
   serve->add_option("--key", f.key,
-                    "Server private key, PEM (default: server.key in the CA state folder)");
+                    "Server private key, PEM (default: server.key in the CA state folder)")
+      ->type_name("FILE");
   serve->add_option("--client-ca", f.client_ca,
                     "CA bundle that client certificates must chain to (default: ca-bundle.crt, "
-                    "else ca.crt, in the CA state folder)");
+                    "else ca.crt, in the CA state folder)")
+      ->type_name("FILE");
   serve->add_option("--crl", f.crl,
                     "Certificate revocation list, PEM (default: crl.pem in the CA state folder "
-                    "when it exists)");
+                    "when it exists)")
+      ->type_name("FILE");
   serve->add_option("--upstream", f.upstream,
                     "Model server URL http://HOST:PORT[/PREFIX], or `echo` for the built-in "
-                    "diagnostic model (environment: SANCTUM_UPSTREAM)");
+                    "diagnostic model (environment: SANCTUM_UPSTREAM)")
+      ->type_name("URL|echo");
   serve->add_option("--allow", f.allow,
                     "Client identity let through: certificate CN, DNS SAN or URI SAN; repeatable; "
-                    "default: every certificate the client CA verifies");
+                    "default: every certificate the client CA verifies")
+      ->type_name("NAME");
   serve->add_option("--auth-token-file", f.auth_token_file,
                     "Serve plain HTTP with bearer-token authentication instead of mTLS; the file "
-                    "holds the token and must have mode 0600");
+                    "holds the token and must have mode 0600")
+      ->type_name("FILE");
   serve->add_option_function<std::string>(
       "--access-log", [options](const std::string& v) { options->flags.access_log = v; },
       "Access log: a file path, `-` for stdout, or an empty string for none (default -)");
@@ -186,16 +187,20 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   serve->add_flag("--no-plain", f.no_plain,
                   "Drop every non-TLS listener; fails when no TLS listener is left");
   serve->add_option("--log-level", options->log_level,
-                    "Process log level: trace, debug, info, warn, error or off (default info)");
+                    "Process log level: trace, debug, info, warn, error or off (default info)")
+      ->type_name("LEVEL");
   serve->add_option("--chunk-delay", options->chunk_delay,
                     "Pause between streamed chunks of the built-in echo model, e.g. 50ms "
-                    "(default 0ms)");
+                    "(default 0ms)")
+      ->type_name("DURATION");
   serve->add_option("--drain-timeout", options->drain_timeout,
                     "On SIGTERM or SIGINT, how long in-flight exchanges may finish, e.g. 30s "
-                    "(default 30s)");
+                    "(default 30s)")
+      ->type_name("DURATION");
   serve->add_option("--ready-file", options->ready_file,
                     "Write a JSON file with the bound addresses and ports once every listener "
-                    "is bound");
+                    "is bound")
+      ->type_name("FILE");
   serve->add_flag("--check", options->check,
                   "Validate the config, certificates, keys, CA, CRL and token files, then exit "
                   "0 (usable) or 1 (not usable) without binding any port");

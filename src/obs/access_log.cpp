@@ -15,8 +15,9 @@ namespace sanctum::obs {
 
 std::string to_json_line(const AccessRecord& r) {
   nlohmann::ordered_json j;
-  auto millis = std::chrono::time_point_cast<std::chrono::milliseconds>(r.time);
-  j["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", millis);
+  auto seconds = std::chrono::time_point_cast<std::chrono::seconds>(r.time);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(r.time - seconds).count();
+  j["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", seconds, millis);
   j["conn"] = r.connection_id;
   j["listener"] = r.listener;
   j["transport"] = r.transport;

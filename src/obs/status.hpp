@@ -34,7 +34,7 @@ struct UpstreamCheck {
   std::string error;
 };
 
-// What the status document and /metrics report beyond the plain counters.
+// State for the status document and /metrics beyond the plain counters.
 // Thread-safe: every member function takes the lock.
 class GatewayStatus {
  public:

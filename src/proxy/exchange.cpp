@@ -58,6 +58,42 @@ bool is_disconnect(const beast::error_code& ec) {
          ec == net::error::bad_descriptor;
 }
 
+// Bounds one read from the client. Unlike beast::tcp_stream's own timeout,
+// which closes the socket, it only cancels the read, so the gateway can
+// still send a 408 on the same connection.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, config::Duration limit)
+      : timer_(stream.get_executor()), state_(std::make_shared<State>()) {
+    stream.expires_never();
+    timer_.expires_after(limit);
+    timer_.async_wait([state = state_, socket = &stream.socket()](beast::error_code ec) {
+      if (ec || !state->active) {
+        return;
+      }
+      state->expired = true;
+      beast::error_code ignored;
+      socket->cancel(ignored);
+    });
+  }
+  ~ReadDeadline() {
+    state_->active = false;
+    timer_.cancel();
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool active = true;
+    bool expired = false;
+  };
+  net::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
 // Watches the client socket while an exchange is forwarded, without reading
 // from it, so that a client that goes away cancels the upstream request at
 // once, even while the upstream is silent.
@@ -116,7 +152,7 @@ struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
   }
 };
 
-// How one exchange ended, for the access log and the connection loop.
+// Result of one exchange, for the access log and the connection loop.
 struct Outcome {
   unsigned status = 0;
   std::uint64_t bytes_out = 0;
@@ -144,6 +180,7 @@ awaitable<void> send_error(Stream& stream, Outcome& out, http::status status,
     response.set(http::field::www_authenticate, "Bearer realm=\"sanctum\"");
   }
   out.status = static_cast<unsigned>(status);
+  out.bytes_out = response.body().size();
   if (out.error.empty()) {
     out.error = std::move(message);
   }
@@ -194,8 +231,8 @@ void prepare_upstream_request(http::request<http::string_body>& request,
   }
   request.version(11);
   request.keep_alive(true);
-  // The body was read whole, so it always goes upstream with Content-Length:
-  // mlx_lm.server answers 411 to a chunked request body.
+  // The body was read whole, so it always goes upstream with Content-Length,
+  // because mlx_lm.server rejects a chunked request body with 411.
   request.prepare_payload();
 }
 
@@ -542,9 +579,13 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    lowest(stream).expires_after(first ? timeouts.request_head : timeouts.keepalive_idle);
     peer.connection->idle = buffer.size() == 0;
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+    beast::error_code ec;
+    {
+      ReadDeadline deadline(lowest(stream), first ? timeouts.request_head : timeouts.keepalive_idle);
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      ec = deadline.expired() ? beast::error::timeout : hec;
+    }
     peer.connection->idle = false;
     first = false;
 
@@ -564,7 +605,9 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     unsigned version = 11;
 
     if (ec) {
-      if (is_disconnect(ec) || (ec == beast::error::timeout && !parser.got_some())) {
+      // A keep-alive connection that stays silent is closed without a
+      // response; 408 is for a client that started a request and stalled.
+      if (is_disconnect(ec) || (ec == beast::error::timeout && buffer.size() == 0)) {
         co_return;
       }
       out.outcome = "rejected";
@@ -612,9 +655,9 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
         http::response<http::empty_body> proceed{http::status::continue_, 11};
         co_await http::async_write(stream, proceed, kUseTuple);
       }
-      lowest(stream).expires_after(timeouts.request_body);
+      ReadDeadline deadline(lowest(stream), timeouts.request_body);
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-      ec = bec;
+      ec = deadline.expired() ? beast::error::timeout : bec;
     }
     if (ec) {
       if (is_disconnect(ec)) {
@@ -697,7 +740,8 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       continue;
     }
     if (listener.config.auth == config::AuthMode::bearer) {
-      // The gateway's token is for the gateway; the model server never sees it.
+      // The bearer token authenticates the client to the gateway only, so it
+      // is not forwarded to the model server.
       request.erase(http::field::authorization);
     }
     if (peer.identity && !identity_header.empty()) {

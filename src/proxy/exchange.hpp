@@ -12,8 +12,8 @@
 
 namespace sanctum::proxy {
 
-// Who is on the other end of one client connection, decided once when the
-// connection starts (after the handshake for TLS listeners).
+// The client of one connection, decided once when the connection starts
+// (after the handshake for TLS listeners).
 struct Peer {
   Connection* connection = nullptr;
   std::optional<tls::PeerIdentity> identity;  // set on mTLS listeners

@@ -127,8 +127,8 @@ void log_handshake_failure(const ListenerRuntime& listener, const Connection& co
   }
 }
 
-// Answers plain HTTP that reached a TLS listener with a 400 that says why,
-// then closes. Never a 2xx: nothing is forwarded.
+// Responds to plain HTTP on a TLS listener with a 400 that gives the reason,
+// then closes. Nothing is forwarded, so the client never gets a 2xx.
 awaitable<void> reject_plain_http(beast::tcp_stream& stream, const ListenerRuntime& listener,
                                   const Connection& connection) {
   obs::counters().add(Counter::tls_plain_http_rejected);
@@ -228,8 +228,7 @@ awaitable<void> run_tls_connection(tcp::socket socket, const ListenerRuntime& li
 
   co_await serve_requests(stream, buffer, listener, worker, peer);
 
-  // Send close_notify, but give a client that never answers it only a
-  // moment.
+  // Send close_notify, but wait for the client's reply only briefly.
   beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(500));
   co_await stream.async_shutdown(kUseTuple);
 }

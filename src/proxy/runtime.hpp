@@ -16,9 +16,9 @@
 
 namespace sanctum::proxy {
 
-// What one listener needs at run time. Built once at start-up and read
-// concurrently by every worker; nothing in it changes after start, except
-// the TLS material inside the holder.
+// Run-time state of one listener. It is built once at start-up and read
+// concurrently by every worker. Only the TLS material inside the holder
+// changes after start.
 struct ListenerRuntime {
   config::ListenerConfig config;
   config::UpstreamTarget upstream;  // for "echo", the built-in server's address

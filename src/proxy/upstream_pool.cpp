@@ -6,8 +6,8 @@ namespace sanctum::proxy {
 
 namespace {
 
-// An idle upstream connection must have nothing to read: readable means the
-// upstream closed it (EOF) or sent bytes nobody asked for.
+// An idle upstream connection must have nothing to read. Readable means the
+// upstream closed it (EOF) or sent bytes that no request expects.
 bool still_usable(boost::beast::tcp_stream& stream) {
   if (!stream.socket().is_open()) {
     return false;

@@ -8,8 +8,8 @@
 
 namespace sanctum::tls {
 
-// What the gateway knows about a verified client certificate, as plain values
-// so that authorisation and logging need no OpenSSL types.
+// The facts of a verified client certificate, as plain values so that
+// authorisation and logging need no OpenSSL types.
 struct PeerIdentity {
   std::string common_name;
   std::vector<std::string> dns_names;  // subjectAltName DNS entries

@@ -68,8 +68,8 @@ Result<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path
 
 // Requires the clientAuth extended key usage on the client's own certificate.
 // OpenSSL's purpose check accepts a certificate without any extended key
-// usage; the gateway does not, so a server or CA certificate can never pass
-// as a client.
+// usage. The gateway rejects it, so a server or CA certificate cannot pass as
+// a client.
 int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
   if (preverify_ok == 0) {
     return 0;

@@ -63,7 +63,7 @@ class TlsHolder {
   std::shared_ptr<TlsMaterial> material_;
 };
 
-// Why a client handshake failed, as the counters and logs name it.
+// Cause of a failed client handshake, as the counters and logs name it.
 enum class HandshakeFailure {
   no_client_cert,
   unknown_ca,

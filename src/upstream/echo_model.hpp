@@ -11,9 +11,9 @@ namespace sanctum::upstream {
 // The id the echo model reports in /v1/models and in every completion.
 inline constexpr std::string_view kEchoModelId = "sanctum-echo";
 
-// What the echo model answers to one request. A streamed answer lists the
-// pieces that become one SSE event each; the server formats the events when
-// it sends them, so that each can carry its own emit time.
+// The echo model's reply to one request. A streamed reply lists the pieces
+// that become one SSE event each. The server formats each event when it
+// sends it, so that each can carry its own emit time.
 struct EchoReply {
   unsigned status = 200;
   std::string body;             // complete JSON body when !stream
@@ -23,7 +23,7 @@ struct EchoReply {
   bool emit_timestamps = false;  // add "sanctum_emit_unix_ns" to each event
 };
 
-// Answers one OpenAI-style request. The output is a pure function of the
+// Builds the reply to one OpenAI-style request. The output is a pure function of the
 // method, path and body: the same request always gets the same answer.
 // Unknown paths get 404, malformed bodies 400, both with OpenAI error bodies.
 EchoReply answer_echo(std::string_view method, std::string_view path, std::string_view body);

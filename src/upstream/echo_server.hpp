@@ -11,7 +11,7 @@ namespace sanctum::upstream {
 
 struct EchoOptions {
   config::Duration chunk_delay{0};  // pause between two streamed events
-  // Answer like mlx_lm.server: streamed responses in HTTP/1.0 without length
+  // Respond like mlx_lm.server: streamed responses in HTTP/1.0 without length
   // or chunking, ended by closing the connection, and 411 for a request body
   // without Content-Length.
   bool mlx_style = false;
@@ -20,7 +20,7 @@ struct EchoOptions {
 // The built-in echo model as a plain-HTTP OpenAI-compatible server. The
 // gateway starts one on an ephemeral loopback port for listeners whose
 // upstream is "echo", so echo traffic takes the same proxy path as a real
-// model server; `sanctum echo` runs one on its own.
+// model server.
 class EchoServer {
  public:
   // Binds `address` (port 0 picks a free port) and starts accepting on the

@@ -55,7 +55,8 @@ void collect_inodes(const char* table, const std::set<std::string>& addresses, s
     if (colon == std::string::npos || state != kListenState) {
       continue;
     }
-    if (local.substr(colon + 1) == port_hex && addresses.count(local.substr(0, colon)) > 0) {
+    bool address_matches = addresses.empty() || addresses.count(local.substr(0, colon)) > 0;
+    if (local.substr(colon + 1) == port_hex && address_matches) {
       inodes.insert(inode);
     }
   }
@@ -127,7 +128,10 @@ std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t 
     return std::nullopt;
   }
   std::set<std::string> inodes;
-  if (address.is_v4()) {
+  if (address.is_unspecified()) {
+    // A wildcard bind collides with a listener on any address of the port.
+    collect_inodes(address.is_v4() ? "/proc/net/tcp" : "/proc/net/tcp6", {}, port, inodes);
+  } else if (address.is_v4()) {
     collect_inodes("/proc/net/tcp", {proc_hex_address(address), "00000000"}, port, inodes);
     // A dual-stack [::] listener also takes IPv4 ports.
     collect_inodes("/proc/net/tcp6", {std::string(32, '0')}, port, inodes);

@@ -359,6 +359,46 @@ TEST_F(GatewayTest, OversizedBodyGets413AndHeadersGet431) {
   EXPECT_TRUE(upstream.requests().empty());
 }
 
+TEST_F(GatewayTest, SlowClientGets408) {
+  auto config = write_config(
+      "[timeouts]\nrequest_head = \"500ms\"\n[[listener]]\nname = \"m\"\nbind = "
+      "\"127.0.0.1:0\"\nupstream = \"" +
+      upstream.url() + "\"\n");
+  GatewayProcess gateway(dir.path(), {"--config", config});
+  ASSERT_TRUE(gateway.wait_ready()) << gateway.log();
+  // Half a request head, then silence past the limit.
+  auto result = run_command(
+      {"sh", "-c",
+       "(printf 'GET /v1/models HTTP/1.1\\r\\nHost: x\\r\\n'; sleep 2) | openssl s_client "
+       "-quiet -connect 127.0.0.1:" +
+           std::to_string(gateway.port()) + " -CAfile " + pki.ca_cert().string() + " -cert " +
+           pki.client_cert(TestPki::kGoodClient).string() + " -key " +
+           pki.client_key(TestPki::kGoodClient).string()},
+      15s);
+  EXPECT_NE(result.out.find("HTTP/1.1 408"), std::string::npos) << result.out << result.err;
+  EXPECT_NE(result.out.find("request_timeout"), std::string::npos);
+  EXPECT_TRUE(upstream.requests().empty());
+}
+
+TEST_F(GatewayTest, AccessLogRecordsExchangeFields) {
+  auto gateway = start();
+  ASSERT_EQ(mtls_curl(*gateway, "/sse?events=2").exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  auto record = gateway->access_records().back();
+  EXPECT_EQ(record["listener"], "serve");
+  EXPECT_EQ(record["transport"], "mtls");
+  EXPECT_EQ(record["client"], TestPki::kGoodClient);
+  EXPECT_EQ(record["method"], "GET");
+  EXPECT_EQ(record["path"], "/sse");
+  EXPECT_EQ(record["status"], 200);
+  EXPECT_GT(record["bytes_out"].get<int>(), 0);
+  EXPECT_GE(record["upstream_ttfb_ms"].get<double>(), 0);
+  EXPECT_EQ(record["outcome"], "complete");
+  EXPECT_TRUE(record["peer"].get<std::string>().rfind("127.0.0.1:", 0) == 0);
+  EXPECT_EQ(record["time"].get<std::string>().size(), 24u) << record["time"];
+  EXPECT_EQ(gateway->log().find("Authorization"), std::string::npos);
+}
+
 TEST_F(GatewayTest, KeepAliveReusesUpstreamConnection) {
   auto gateway = start();
   auto flags = client_flags();
