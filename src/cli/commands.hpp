@@ -15,6 +15,8 @@ void add_migration_report_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 void add_service_command(CLI::App& app, int& exit_code);
 void add_drift_command(CLI::App& app, int& exit_code);
+void add_probe_command(CLI::App& app, int& exit_code);
+void add_echo_command(CLI::App& app, int& exit_code);
 
 // Parses argv, runs the chosen command and returns the process exit code.
 int run(int argc, char** argv);

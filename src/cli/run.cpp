@@ -19,6 +19,8 @@ int run(int argc, char** argv) {
   add_verify_command(app, exit_code);
   add_service_command(app, exit_code);
   add_drift_command(app, exit_code);
+  add_probe_command(app, exit_code);
+  add_echo_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

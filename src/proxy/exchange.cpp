@@ -268,6 +268,23 @@ std::string upstream_key(const config::UpstreamTarget& upstream) {
   return upstream.host + ":" + std::to_string(upstream.port);
 }
 
+obs::RateLimiter& upstream_log_limiter() {
+  static obs::RateLimiter limiter(10, std::chrono::seconds(60));
+  return limiter;
+}
+
+// Logs an upstream failure at warn: the gateway runs, but its model server
+// does not answer. Rate-limited, since every request repeats it.
+void log_upstream_failure(const ListenerRuntime& listener, const std::string& reason) {
+  std::uint64_t suppressed = 0;
+  if (upstream_log_limiter().allow(suppressed)) {
+    obs::logger("proxy")->warn("listener {}: {}{}", listener.config.name, reason,
+                               suppressed > 0 ? fmt::format(" ({} more upstream failures not logged)",
+                                                            suppressed)
+                                              : "");
+  }
+}
+
 // Forwards `request` and relays the response. Sends an error response itself
 // when the upstream cannot be reached or fails before its response head.
 template <class Stream>
@@ -316,6 +333,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       }
       if (ec == beast::error::timeout) {
         obs::counters().add(Counter::proxy_upstream_timeout);
+        log_upstream_failure(listener, fmt::format("upstream {} did not accept a connection within {}",
+                                                   target.text,
+                                                   seconds_text(timeouts.upstream_connect)));
         co_await send_error(client, out, http::status::gateway_timeout,
                             fmt::format("upstream {} did not accept a connection within {}",
                                         target.text, seconds_text(timeouts.upstream_connect)),
@@ -326,6 +346,8 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       }
       if (ec) {
         obs::counters().add(Counter::proxy_upstream_connect_error);
+        log_upstream_failure(listener,
+                             fmt::format("upstream {} is unreachable: {}", target.text, ec.message()));
         co_await send_error(client, out, http::status::bad_gateway,
                             fmt::format("upstream {} is unreachable: {}", target.text, ec.message()),
                             "upstream_error", "upstream_unreachable", client_version,
@@ -361,6 +383,8 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       // try once more on a new connection.
       continue;
     }
+    log_upstream_failure(listener, fmt::format("upstream {} failed before its response head: {}",
+                                               target.text, wec.message()));
     if (wec == beast::error::timeout) {
       obs::counters().add(Counter::proxy_upstream_timeout);
       co_await send_error(client, out, http::status::gateway_timeout,
