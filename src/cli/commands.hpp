@@ -10,6 +10,9 @@ namespace sanctum::cli {
 // command and stores the process exit code in `exit_code`.
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_ca_command(CLI::App& app, int& exit_code);
+void add_token_command(CLI::App& app, int& exit_code);
+void add_migration_report_command(CLI::App& app, int& exit_code);
+void add_verify_command(CLI::App& app, int& exit_code);
 void add_service_command(CLI::App& app, int& exit_code);
 void add_drift_command(CLI::App& app, int& exit_code);
 void add_probe_command(CLI::App& app, int& exit_code);

@@ -14,6 +14,9 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   add_serve_command(app, exit_code);
   add_ca_command(app, exit_code);
+  add_token_command(app, exit_code);
+  add_migration_report_command(app, exit_code);
+  add_verify_command(app, exit_code);
   add_service_command(app, exit_code);
   add_drift_command(app, exit_code);
   add_probe_command(app, exit_code);

@@ -62,6 +62,49 @@ void collect_inodes(const char* table, const std::set<std::string>& addresses, s
   }
 }
 
+// Decodes an address as /proc/net/tcp{,6} prints it: 8 or 32 hex digits,
+// each 32-bit word in host byte order.
+std::string address_from_proc_hex(const std::string& hex) {
+  std::size_t words = hex.size() / 8;
+  if ((words != 1 && words != 4) || hex.size() % 8 != 0) {
+    return hex;
+  }
+  unsigned char bytes[16] = {};
+  for (std::size_t i = 0; i < words; ++i) {
+    std::uint32_t word = static_cast<std::uint32_t>(std::stoul(hex.substr(i * 8, 8), nullptr, 16));
+    std::memcpy(bytes + i * 4, &word, 4);
+  }
+  if (words == 1) {
+    boost::asio::ip::address_v4::bytes_type v4;
+    std::memcpy(v4.data(), bytes, 4);
+    return boost::asio::ip::address_v4(v4).to_string();
+  }
+  boost::asio::ip::address_v6::bytes_type v6;
+  std::memcpy(v6.data(), bytes, 16);
+  return boost::asio::ip::address_v6(v6).to_string();
+}
+
+// Collects (address, inode) of every listening socket on `port` in `table`.
+void collect_listeners(const char* table, std::uint16_t port,
+                       std::vector<std::pair<std::string, std::string>>& found) {
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // header
+  char port_hex[5];
+  std::snprintf(port_hex, sizeof port_hex, "%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        inode;
+    auto colon = local.find(':');
+    if (colon == std::string::npos || state != kListenState || local.substr(colon + 1) != port_hex) {
+      continue;
+    }
+    found.emplace_back(address_from_proc_hex(local.substr(0, colon)), inode);
+  }
+}
+
 std::string read_command_line(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -120,6 +163,42 @@ std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t 
     }
   }
   return std::nullopt;
+}
+
+std::vector<PortListener> find_port_listeners(std::uint16_t port) {
+  std::vector<std::pair<std::string, std::string>> found;
+  collect_listeners("/proc/net/tcp", port, found);
+  collect_listeners("/proc/net/tcp6", port, found);
+  std::vector<PortListener> listeners;
+  for (const auto& [address, inode] : found) {
+    listeners.push_back(PortListener{address, port, std::nullopt});
+  }
+  if (listeners.empty()) {
+    return listeners;
+  }
+  std::error_code fs_ec;
+  for (const auto& entry : fs::directory_iterator("/proc", fs_ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      std::string target = fs::read_symlink(fd.path(), link_ec).string();
+      if (link_ec || target.rfind("socket:[", 0) != 0) {
+        continue;
+      }
+      std::string inode = target.substr(8, target.size() - 9);
+      for (std::size_t i = 0; i < found.size(); ++i) {
+        if (found[i].second == inode && !listeners[i].owner) {
+          int pid = std::stoi(name);
+          listeners[i].owner = PortOwner{pid, read_command_line(pid)};
+        }
+      }
+    }
+  }
+  return listeners;
 }
 
 }  // namespace sanctum::util

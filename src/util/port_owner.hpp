@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sanctum::util {
 
@@ -19,5 +20,17 @@ struct PortOwner {
 // nothing elsewhere, when no listener is found, or when the holder's /proc
 // entries are not readable by this user.
 std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t port);
+
+// A listening TCP socket and, when /proc shows it, the process that owns it.
+struct PortListener {
+  std::string address;  // local address as an IP literal: "127.0.0.1", "::", ...
+  std::uint16_t port = 0;
+  std::optional<PortOwner> owner;  // empty when the holder's /proc entries are not readable
+};
+
+// Lists every listening TCP socket on `port`, on any local address of this
+// network namespace, from /proc/net/tcp and /proc/net/tcp6. Linux only;
+// returns an empty list elsewhere.
+std::vector<PortListener> find_port_listeners(std::uint16_t port);
 
 }  // namespace sanctum::util

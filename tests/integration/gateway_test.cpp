@@ -13,6 +13,7 @@
 
 #include "support/fake_upstream.hpp"
 #include "support/gateway.hpp"
+#include "support/network_namespace.hpp"
 #include "support/openssl_pki.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -445,26 +446,6 @@ TEST_F(GatewayTest, PortInUseNamesHolderPid) {
   EXPECT_NE(result.err.find("pid " + std::to_string(::getpid())), std::string::npos)
       << result.err;
 }
-
-// A network namespace of the test's own whose loopback interface also
-// carries 192.0.2.1 (TEST-NET-1), a non-loopback address that exists only
-// inside it. Removed with its addresses when the object goes away.
-class PrivateNamespace {
- public:
-  PrivateNamespace() : name_("sanctum-test-" + std::to_string(::getpid())) {
-    ok_ = run_command({"ip", "netns", "add", name_}, 10s).exit_code == 0 &&
-          run_command({"ip", "-n", name_, "link", "set", "lo", "up"}, 10s).exit_code == 0 &&
-          run_command({"ip", "-n", name_, "addr", "add", "192.0.2.1/32", "dev", "lo"}, 10s)
-                  .exit_code == 0;
-  }
-  ~PrivateNamespace() { run_command({"ip", "netns", "del", name_}, 10s); }
-  bool ok() const { return ok_; }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
 
 TEST_F(GatewayTest, NoLoopbackListenerIsRefused) {
   PrivateNamespace ns;
