@@ -153,9 +153,15 @@ Result<std::vector<IndexEntry*>> select_for_revocation(Index& index, const Revok
       serial += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
   }
-  serial.erase(0, std::min(serial.find_first_not_of('0'), serial.size()));
+  // Serials compare as numbers: "0a1f", "A1F" and "0a:1f" name the same
+  // certificate, whatever leading zeros index.json or the caller wrote.
+  auto without_leading_zeros = [](std::string text) {
+    text.erase(0, std::min(text.find_first_not_of('0'), text.size()));
+    return text;
+  };
+  serial = without_leading_zeros(serial);
   for (IndexEntry& entry : index.entries) {
-    if (!serial.empty() && entry.serial == serial) {
+    if (!serial.empty() && without_leading_zeros(entry.serial) == serial) {
       if (entry.revoked) {
         return make_error(fmt::format("certificate {} ('{}') is already revoked", entry.serial,
                                       entry.name));

@@ -19,6 +19,7 @@ namespace sanctum::obs {
   X(tls_fail_not_yet_valid, "tls.fail_not_yet_valid")              \
   X(tls_fail_wrong_usage, "tls.fail_wrong_usage")                  \
   X(tls_fail_revoked, "tls.fail_revoked")                          \
+  X(tls_fail_client_rejected_server, "tls.fail_client_rejected_server") \
   X(tls_fail_other, "tls.fail_other")                              \
   X(tls_plain_http_rejected, "tls.plain_http_rejected")            \
   X(auth_denied, "auth.denied")                                    \

@@ -79,7 +79,7 @@ obs::RateLimiter& handshake_log_limiter() {
 }
 
 void write_rejection(const ListenerRuntime& listener, const Connection& connection,
-                     std::string transport, std::string error) {
+                     std::string transport, std::string error, unsigned status = 0) {
   if (listener.access_log == nullptr) {
     return;
   }
@@ -89,6 +89,7 @@ void write_rejection(const ListenerRuntime& listener, const Connection& connecti
   record.listener = listener.config.name;
   record.transport = std::move(transport);
   record.peer = connection.peer;
+  record.status = status;
   record.outcome = "rejected";
   record.error = std::move(error);
   listener.access_log->write(record);
@@ -108,6 +109,8 @@ Counter counter_for(tls::HandshakeFailure failure) {
       return Counter::tls_fail_wrong_usage;
     case tls::HandshakeFailure::revoked:
       return Counter::tls_fail_revoked;
+    case tls::HandshakeFailure::client_rejected_server:
+      return Counter::tls_fail_client_rejected_server;
     case tls::HandshakeFailure::other:
       break;
   }
@@ -121,7 +124,7 @@ void log_handshake_failure(const ListenerRuntime& listener, const Connection& co
              connection.peer, listener.config.name, tls::to_string(info.reason), info.detail);
   std::uint64_t suppressed = 0;
   if (handshake_log_limiter().allow(suppressed)) {
-    log->info("client {} refused on listener {}: {} ({}){}", connection.peer,
+    log->info("handshake with {} failed on listener {}: {} ({}){}", connection.peer,
               listener.config.name, tls::to_string(info.reason), info.detail,
               suppressed > 0 ? fmt::format(" ({} more refusals not logged)", suppressed) : "");
   }
@@ -137,7 +140,7 @@ awaitable<void> reject_plain_http(beast::tcp_stream& stream, const ListenerRunti
     obs::logger("tls")->info("plain HTTP from {} on TLS listener {} answered with 400",
                              connection.peer, listener.config.name);
   }
-  write_rejection(listener, connection, "plain-on-tls", "plain HTTP on a TLS listener");
+  write_rejection(listener, connection, "plain-on-tls", "plain HTTP on a TLS listener", 400);
   auto response = sanctum::http::json_error(
       http::status::bad_request,
       "this port requires TLS with a client certificate: use https:// and present a certificate "
@@ -312,7 +315,11 @@ std::string describe_bind_failure(const config::BindAddress& address, const beas
                           owner->command_line.empty() ? "command line not readable"
                                                       : owner->command_line);
     }
-    text += "; stop that process or choose another port";
+    text += fmt::format(
+        "; stop that process or choose another port. If a service manager keeps restarting it, "
+        "`sanctum service conflicts --dir FOLDER --port {}` lists the launchd or systemd "
+        "definitions in FOLDER that bind this port",
+        address.port);
   } else if (ec == boost::system::errc::address_not_available) {
     text += "; no interface on this host has that address";
   } else if (ec == net::error::access_denied) {

@@ -306,6 +306,8 @@ const char* to_string(HandshakeFailure failure) {
       return "wrong-usage";
     case HandshakeFailure::revoked:
       return "revoked";
+    case HandshakeFailure::client_rejected_server:
+      return "client-rejected-server-cert";
     case HandshakeFailure::other:
       break;
   }
@@ -345,11 +347,21 @@ HandshakeFailureInfo classify_handshake_failure(SSL* ssl, const boost::system::e
     }
     return info;
   }
-  if (ec.category() == boost::asio::error::get_ssl_category() &&
-      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-          SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+  if (ec.category() != boost::asio::error::get_ssl_category()) {
+    return info;
+  }
+  int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+  if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
     info.reason = HandshakeFailure::no_client_cert;
     info.detail = "the client sent no certificate";
+  } else if (reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA || reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+             reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED ||
+             reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN) {
+    // The alert came from the client: it could not verify the gateway's
+    // certificate against the CA it trusts.
+    info.reason = HandshakeFailure::client_rejected_server;
+    info.detail = "the client rejected the gateway's certificate (" + ec.message() +
+                  "); give the client the CA bundle that signed the server certificate";
   }
   return info;
 }

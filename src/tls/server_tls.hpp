@@ -71,11 +71,13 @@ enum class HandshakeFailure {
   not_yet_valid,
   wrong_usage,
   revoked,
+  client_rejected_server,  // the client refused the gateway's own certificate
   other,
 };
 
 // Short reason string: "no-certificate", "unknown-ca", "expired",
-// "not-yet-valid", "wrong-usage", "revoked", "tls-error".
+// "not-yet-valid", "wrong-usage", "revoked", "client-rejected-server-cert",
+// "tls-error".
 const char* to_string(HandshakeFailure failure);
 
 struct HandshakeFailureInfo {

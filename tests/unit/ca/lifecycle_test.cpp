@@ -81,7 +81,8 @@ TEST_F(LifecycleTest, RevokeBySerialWithColons) {
   auto revoked = revoke({paths_, serial, std::nullopt, RevocationReason::unspecified});
   ASSERT_TRUE(revoked.ok()) << revoked.error().message;
   EXPECT_EQ(revoked->front().name, "laptop");
-  EXPECT_EQ(verify_with_crl(phone.cert_file, paths_.ca_cert).exit_code, 0);
+  auto phone_verified = verify_with_crl(phone.cert_file, paths_.ca_cert);
+  EXPECT_EQ(phone_verified.exit_code, 0) << phone_verified.output;
   EXPECT_NE(verify_with_crl(laptop.cert_file, paths_.ca_cert).exit_code, 0);
 }
 
