@@ -215,7 +215,7 @@ void add_verify_command(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    auto results = ops::run_verify(*options, ops::beast_mtls_get);
+    auto results = ops::run_verify(*options, ops::mtls_get);
     if (flags->json) {
       std::cout << ops::to_json(results).dump(2) << "\n";
     } else {

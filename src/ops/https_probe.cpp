@@ -1,30 +1,21 @@
 #include "ops/https_probe.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
-#include <optional>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 
-#include "tls/identity.hpp"
+#include "client/mtls_client.hpp"
+#include "client/url.hpp"
 
 namespace sanctum::ops {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -46,79 +37,6 @@ Result<tcp::endpoint> endpoint_of(const std::string& host, std::uint16_t port) {
                                   host));
   }
   return tcp::endpoint(address, port);
-}
-
-Result<void> load_client_files(ssl::context& context, const MtlsRequest& request) {
-  beast::error_code ec;
-  context.load_verify_file(request.ca_file.string(), ec);
-  if (ec) {
-    return make_error(fmt::format("cannot load CA {}: {}", request.ca_file.string(), ec.message()));
-  }
-  context.use_certificate_chain_file(request.cert_file.string(), ec);
-  if (ec) {
-    return make_error(fmt::format("cannot load client certificate {}: {}",
-                                  request.cert_file.string(), ec.message()));
-  }
-  context.use_private_key_file(request.key_file.string(), ssl::context::pem, ec);
-  if (ec) {
-    return make_error(fmt::format("cannot load client key {}: {}", request.key_file.string(),
-                                  ec.message()));
-  }
-  return {};
-}
-
-net::awaitable<void> fetch(ssl::context& context, const MtlsRequest& request,
-                           tcp::endpoint endpoint, std::optional<Result<MtlsResponse>>& out) {
-  auto executor = co_await net::this_coro::executor;
-  beast::ssl_stream<beast::tcp_stream> stream(executor, context);
-  stream.set_verify_mode(ssl::verify_peer);
-  stream.set_verify_callback(ssl::host_name_verification(request.host));
-  auto& lowest = beast::get_lowest_layer(stream);
-  lowest.expires_after(request.timeout);
-
-  auto [connect_ec] = co_await lowest.async_connect(endpoint, kUseTuple);
-  if (connect_ec) {
-    out = make_error(fmt::format("connect to {} failed: {}", host_header(request.host, request.port),
-                                 connect_ec.message()));
-    co_return;
-  }
-  auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-  if (handshake_ec) {
-    out = make_error(fmt::format("TLS handshake with {} failed: {}",
-                                 host_header(request.host, request.port), handshake_ec.message()));
-    co_return;
-  }
-  MtlsResponse response;
-  response.tls_version = SSL_get_version(stream.native_handle());
-  if (X509* server_cert = SSL_get1_peer_certificate(stream.native_handle())) {
-    response.server_fingerprint = tls::sha256_fingerprint(server_cert);
-    X509_free(server_cert);
-  }
-
-  http::request<http::empty_body> get{http::verb::get, request.path, 11};
-  get.set(http::field::host, host_header(request.host, request.port));
-  get.set(http::field::user_agent, "sanctum-verify");
-  get.set(http::field::connection, "close");
-  auto [write_ec, written] = co_await http::async_write(stream, get, kUseTuple);
-  if (write_ec) {
-    out = make_error(fmt::format("sending the request failed: {}", write_ec.message()));
-    co_return;
-  }
-  beast::flat_buffer buffer;
-  http::response<http::string_body> reply;
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, reply, kUseTuple);
-  if (read_ec) {
-    // The server ends the handshake after verifying the client certificate
-    // in TLS 1.3, so a rejected certificate shows up here, on the first read.
-    out = make_error(fmt::format("reading the response failed: {}", read_ec.message()));
-    co_return;
-  }
-  response.status = reply.result_int();
-  response.body = std::move(reply.body());
-  // The response is complete, so a failed close_notify exchange changes nothing.
-  auto shutdown_result = co_await stream.async_shutdown(kUseTuple);
-  (void)shutdown_result;
-  out = std::move(response);
 }
 
 net::awaitable<void> probe_plain(tcp::endpoint endpoint, std::string request,
@@ -174,25 +92,30 @@ net::awaitable<void> probe_plain(tcp::endpoint endpoint, std::string request,
 
 }  // namespace
 
-Result<MtlsResponse> beast_mtls_get(const MtlsRequest& request) {
-  auto endpoint = endpoint_of(request.host, request.port);
-  if (!endpoint) {
-    return endpoint.error();
+Result<MtlsResponse> mtls_get(const MtlsRequest& request) {
+  auto url = client::parse_https_url("https://" + host_header(request.host, request.port));
+  if (!url) {
+    return url.error();
   }
-  ssl::context context(ssl::context::tls_client);
-  context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  if (auto loaded = load_client_files(context, request); !loaded) {
-    return loaded.error();
+  auto mtls = client::MtlsClient::create(
+      client::ClientFiles{request.ca_file, request.cert_file, request.key_file});
+  if (!mtls) {
+    return mtls.error();
   }
-  net::io_context io;
-  std::optional<Result<MtlsResponse>> out;
-  net::co_spawn(io, fetch(context, request, *endpoint, out), net::detached);
-  io.run();
-  if (!out) {
-    return make_error("the mTLS request ended without a result");
+  client::Request get;
+  get.path = request.path;
+  client::Timeouts timeouts;
+  timeouts.connect = request.timeout;
+  timeouts.handshake = request.timeout;
+  timeouts.first_byte = request.timeout;
+  timeouts.idle = request.timeout;
+  timeouts.total = request.timeout;
+  client::Response response = mtls->send(*url, get, timeouts);
+  if (response.status == 0) {
+    return make_error(fmt::format("GET {}{} failed: {}", url->text, request.path, response.error));
   }
-  return std::move(*out);
+  return MtlsResponse{response.status, std::move(response.body), response.tls_version,
+                      response.server_cert_sha256};
 }
 
 PlainResult plain_http_get(const std::string& host, std::uint16_t port, const std::string& path,

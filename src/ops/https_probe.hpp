@@ -1,7 +1,9 @@
 #pragma once
 
-// The two network probes `sanctum verify` makes: a GET over mutual TLS, and
-// a plain-HTTP GET sent to the same port to see how it is refused.
+// The two network probes `sanctum verify` makes: a GET over mutual TLS
+// (through client::MtlsClient), and a plain-HTTP GET sent to the same port
+// to see how it is refused. The mTLS client has no plain-HTTP code path by
+// design, so the plain probe is written here.
 
 #include <chrono>
 #include <cstdint>
@@ -34,9 +36,10 @@ struct MtlsResponse {
 // step that failed (loading a file, connect, handshake, read, timeout).
 using MtlsGet = std::function<Result<MtlsResponse>(const MtlsRequest&)>;
 
-// The Boost.Beast and OpenSSL implementation of MtlsGet. It verifies the
-// server certificate against `ca_file` and the host name or IP in `host`.
-Result<MtlsResponse> beast_mtls_get(const MtlsRequest& request);
+// The implementation of MtlsGet over client::MtlsClient. It verifies the
+// server certificate against `ca_file` and the IP in `host`. A complete
+// response with any status is a value; the error covers everything before it.
+Result<MtlsResponse> mtls_get(const MtlsRequest& request);
 
 // Outcome of a plain HTTP request to a port.
 enum class PlainOutcome {

@@ -233,6 +233,17 @@ CheckResult check_probe_log(const VerifyOptions& options, const fs::path& log) {
                fmt::format("the last line is {} old, more than {}: the probe is not running",
                            format_age(age), format_age(options.max_age)));
   }
+  // A failed run that still used mTLS (the model server was down, say) is
+  // worth a look, but it is no sign of a failed migration.
+  if (record.contains("ok") && record["ok"].is_boolean() && !record["ok"].get<bool>()) {
+    std::string error = record.contains("error") && record["error"].is_string()
+                            ? record["error"].get<std::string>()
+                            : std::string("no error given");
+    result.evidence.emplace_back("error", error);
+    return set(result, CheckStatus::warn,
+               fmt::format("transport mtls, {} ago, but the run failed: {}", format_age(age),
+                           error));
+  }
   return set(result, CheckStatus::pass, fmt::format("transport mtls, {} ago", format_age(age)));
 }
 

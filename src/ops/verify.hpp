@@ -58,7 +58,7 @@ CheckResult check_plain_refused(const VerifyOptions& options);
 CheckResult check_old_port_closed(const VerifyOptions& options);
 
 // 4. The last JSON line of a probe log has "transport": "mtls" and a "time"
-// no older than `max_age`.
+// no older than `max_age`. A line with "ok": false is a WARN.
 CheckResult check_probe_log(const VerifyOptions& options, const std::filesystem::path& log);
 
 // 5. The bare token file is absent. With a retired copy, reports its rollback

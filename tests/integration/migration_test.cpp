@@ -134,12 +134,6 @@ class MigrationWalkthrough : public ::testing::Test {
                  "https://127.0.0.1:" + std::to_string(port) + "/v1/models"});
   }
 
-  void write_probe_line(const std::string& name) {
-    fs::create_directories(sanctum_dir / "logs");
-    json line{{"time", ops::format_utc(ops::Clock::now())}, {"transport", "mtls"}, {"ok", true}};
-    write_text(sanctum_dir / "logs" / name, line.dump() + "\n");
-  }
-
   std::string log_path(const std::string& name) const {
     return (sanctum_dir / "logs" / name).string();
   }
@@ -219,14 +213,16 @@ TEST_F(MigrationWalkthrough, DocumentedSequenceRuns) {
   EXPECT_EQ(parsed["bearer_live"], false);
   EXPECT_EQ(parsed["retired"][0]["window"], "open");
 
-  // 6. Verify.
-  write_probe_line("guardian.log");
-  write_probe_line("canary.log");
+  // 6. Verify, after one run of the guardian probe.
+  ASSERT_EQ(run_command({"mkdir", "-p", log_path("")}).exit_code, 0);
+  auto probe = sanctum({"probe", "guardian", "--once", "--log", log_path("guardian.jsonl"),
+                        "--url", "https://127.0.0.1:" + std::to_string(front_port)});
+  EXPECT_EQ(probe.exit_code, 0) << probe.out << probe.err;
   auto verified = sanctum({"verify", "--config", mtls_only.string(), "--token-file",
-                           token.string(), "--probe-log", log_path("guardian.log"), "--probe-log",
-                           log_path("canary.log"), "--old-port", std::to_string(back_port)});
+                           token.string(), "--probe-log", log_path("guardian.jsonl"),
+                           "--old-port", std::to_string(back_port)});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  EXPECT_NE(verified.out.find("6 PASS, 0 WARN, 0 FAIL"), std::string::npos) << verified.out;
+  EXPECT_NE(verified.out.find("5 PASS, 0 WARN, 0 FAIL"), std::string::npos) << verified.out;
 
   // Rolling back.
   auto restored = sanctum({"token", "restore", "--config", dual.string()});

@@ -124,6 +124,15 @@ TEST_F(VerifyChecks, ProbeLogPassesWhenRecentMtls) {
   EXPECT_EQ(evidence(result, "age"), "5m");
 }
 
+TEST_F(VerifyChecks, ProbeLogWarnsOnFailedRun) {
+  auto log = probe_log("guardian.jsonl",
+                       "{\"time\":\"2026-04-22T09:58:00.250Z\",\"transport\":\"mtls\","
+                       "\"ok\":false,\"error\":\"http-status 502\"}\n");
+  auto result = check_probe_log(options, log);
+  EXPECT_EQ(result.status, CheckStatus::warn);
+  EXPECT_NE(result.summary.find("http-status 502"), std::string::npos) << result.summary;
+}
+
 TEST_F(VerifyChecks, ProbeLogFailsOnPlainTransport) {
   auto log = probe_log("canary.log",
                        "{\"time\":\"2026-04-22T09:59:00Z\",\"transport\":\"plain-loopback\"}\n");
