@@ -98,6 +98,12 @@ void record_reload(const char* trigger, const tls::TlsMaterial* material, std::s
 }
 
 void log_material(const tls::TlsMaterial& material, const char* verb) {
+  if (material.crl_expired) {
+    obs::logger("reload")->warn(
+        "the CRL is past its nextUpdate ({}); its revocations are still enforced, but refresh "
+        "it with `sanctum ca crl` and run that daily",
+        date_text(material.crl_next_update));
+  }
   std::string cas;
   for (const auto& ca : material.client_cas) {
     cas += fmt::format("{}{} (serial {}, expires {})", cas.empty() ? "" : ", ", ca.subject,

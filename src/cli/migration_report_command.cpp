@@ -8,6 +8,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -73,9 +74,13 @@ void print_report(const ops::MigrationReport& report, const std::string& access_
       plain_users.push_back(caller.identity);
     }
   }
-  if (plain_users.empty()) {
-    std::cout << "plain listener: no accepted request since "
-              << ops::format_utc_minute(report.since)
+  std::string since_text = fmt::format(
+      "{:%Y-%m-%d %H:%M:%S} UTC", std::chrono::floor<std::chrono::seconds>(report.since));
+  if (report.in_window == 0) {
+    std::cout << "plain listener: no request at all since " << since_text
+              << ", so this report cannot tell whether --no-plain is safe; widen --since.\n";
+  } else if (plain_users.empty()) {
+    std::cout << "plain listener: no accepted request since " << since_text
               << ".\n--no-plain is safe to turn on for these callers.\n";
   } else {
     std::cout << fmt::format("plain listener: still used by {} caller(s): {}.\nMove them to "
@@ -117,6 +122,13 @@ void add_migration_report_command(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
+    if (*since > now) {
+      std::cerr << "sanctum migration-report: --since " << flags->since
+                << " is in the future, so the window would be empty; give a past time or a "
+                   "duration such as 24h\n";
+      exit_code = kExitUsage;
+      return;
+    }
     auto report = ops::read_migration_report(flags->access_log, *since, now);
     if (!report) {
       std::cerr << "sanctum migration-report: " << report.error().message << "\n";
@@ -128,7 +140,8 @@ void add_migration_report_command(CLI::App& app, int& exit_code) {
     } else {
       print_report(*report, flags->access_log);
     }
-    exit_code = report->plain_in_use() ? kExitPlainInUse : 0;
+    // An empty window proves nothing, so it is not reported as safe.
+    exit_code = report->plain_in_use() || report->in_window == 0 ? kExitPlainInUse : 0;
   });
 }
 

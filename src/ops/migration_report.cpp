@@ -128,7 +128,7 @@ nlohmann::ordered_json to_json(const MigrationReport& report) {
   json["now"] = format_utc(report.now);
   json["since"] = format_utc(report.since);
   json["plain_in_use"] = report.plain_in_use();
-  json["no_plain_safe"] = !report.plain_in_use();
+  json["no_plain_safe"] = !report.plain_in_use() && report.in_window > 0;
   json["records_in_window"] = report.in_window;
   json["records_before_window"] = report.before_window;
   json["malformed_lines"] = report.malformed;

@@ -72,6 +72,14 @@ Result<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path
 // a client.
 int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
   if (preverify_ok == 0) {
+    // The CRL is a local file that sanctum's own CA writes: past its
+    // nextUpdate it still lists every revocation made, so the gateway keeps
+    // enforcing it instead of refusing every client. Loading it logs a
+    // warning with the fix.
+    if (X509_STORE_CTX_get_error(store) == X509_V_ERR_CRL_HAS_EXPIRED) {
+      X509_STORE_CTX_set_error(store, X509_V_OK);
+      return 1;
+    }
     return 0;
   }
   if (X509_STORE_CTX_get_error_depth(store) != 0) {
@@ -224,10 +232,7 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
     }
     std::time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl.get()));
     if (next_update != 0 && next_update < now) {
-      return make_error(fmt::format(
-          "CRL {} expired (nextUpdate has passed), so every client would be refused; refresh "
-          "it with `sanctum ca crl`",
-          config.crl_file.string()));
+      info.crl_expired = true;
     }
     if (info.crl_next_update == 0 || (next_update != 0 && next_update < info.crl_next_update)) {
       info.crl_next_update = next_update;

@@ -33,6 +33,7 @@ struct TlsMaterial {
   LoadedCert server;
   std::vector<LoadedCert> client_cas;
   std::time_t crl_next_update = 0;  // 0 when no CRL is loaded
+  bool crl_expired = false;         // a CRL in the file is past its nextUpdate
   std::size_t revoked_count = 0;
   std::chrono::system_clock::time_point loaded_at;
 };

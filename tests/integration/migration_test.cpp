@@ -339,6 +339,18 @@ TEST_F(MigrationWalkthrough, ReportExitCodes) {
   auto bad_since = sanctum({"migration-report", "--access-log", access_log.string(), "--since",
                             "last week"});
   EXPECT_EQ(bad_since.exit_code, 2);
+
+  // A window with no request at all proves nothing, so it is not "safe".
+  auto empty = sanctum({"migration-report", "--access-log", access_log.string(), "--since",
+                        "1h", "--now", "2026-04-22T00:00:00Z"});
+  EXPECT_EQ(empty.exit_code, 1) << empty.out;
+  EXPECT_NE(empty.out.find("cannot tell"), std::string::npos) << empty.out;
+  EXPECT_EQ(empty.out.find("safe to turn on"), std::string::npos) << empty.out;
+
+  auto future = sanctum({"migration-report", "--access-log", access_log.string(), "--since",
+                         "2026-05-01T00:00:00Z", "--now", "2026-04-22T00:00:00Z"});
+  EXPECT_EQ(future.exit_code, 2);
+  EXPECT_NE(future.err.find("in the future"), std::string::npos) << future.err;
 }
 
 }  // namespace
