@@ -307,8 +307,9 @@ Result<void> Gateway::start() {
   for (const auto& listener : listeners) {
     const auto& runtime = listener->runtime();
     for (const auto& endpoint : listener->endpoints()) {
-      log->info("listener {} on {}:{} ({}, upstream {})", runtime.config.name,
-                endpoint.address().to_string(), endpoint.port(),
+      log->info("listener {} on {} ({}, upstream {})", runtime.config.name,
+                config::to_string(config::BindAddress{endpoint.address().to_string(),
+                                                      endpoint.port()}),
                 runtime.config.tls ? "mtls"
                 : runtime.config.auth == config::AuthMode::bearer ? "plain, bearer token"
                                                                   : "plain, no authentication",

@@ -11,9 +11,27 @@ namespace fs = std::filesystem;
 Result<std::string> read_token_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    return make_error(fmt::format("token file {} not found; create it with mode 0600 or point "
-                                  "auth_token_file at the right file",
-                                  path.string()));
+    // A retired token sits beside the bare path until it is purged; a
+    // rollback that skipped `token restore` lands here.
+    std::string retired;
+    const std::string prefix = path.filename().string() + ".retired-";
+    for (const auto& entry : fs::directory_iterator(path.parent_path(), ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) == 0 && name.find(".window") == std::string::npos &&
+          name > retired) {
+        retired = name;
+      }
+    }
+    if (!retired.empty()) {
+      return make_error(fmt::format(
+          "token file {} not found, but the retired copy {} exists: to roll back, run "
+          "`sanctum token restore --token-file {}`",
+          path.string(), retired, path.string()));
+    }
+    return make_error(fmt::format("token file {} not found; create it with `sanctum token "
+                                  "create --token-file {}` or point auth_token_file at the "
+                                  "right file",
+                                  path.string(), path.string()));
   }
   auto mode = util::file_mode(path);
   if (!mode) {
