@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -119,6 +120,33 @@ std::string read_command_line(int pid) {
   return raw;
 }
 
+// Maps each socket inode in `inodes` to the pid of the first process that
+// has it open, by reading the /proc/PID/fd links. Processes whose fd folder
+// this user cannot read are skipped.
+std::map<std::string, int> socket_owners(const std::set<std::string>& inodes) {
+  std::map<std::string, int> owners;
+  std::error_code fs_ec;
+  for (const auto& entry : fs::directory_iterator("/proc", fs_ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      std::string target = fs::read_symlink(fd.path(), link_ec).string();
+      if (link_ec || target.rfind("socket:[", 0) != 0) {
+        continue;
+      }
+      std::string inode = target.substr(8, target.size() - 9);
+      if (inodes.count(inode) > 0 && owners.count(inode) == 0) {
+        owners[inode] = std::stoi(name);
+      }
+    }
+  }
+  return owners;
+}
+
 }  // namespace
 
 std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t port) {
@@ -142,27 +170,12 @@ std::optional<PortOwner> find_port_owner(const std::string& host, std::uint16_t 
   if (inodes.empty()) {
     return std::nullopt;
   }
-  std::error_code fs_ec;
-  for (const auto& entry : fs::directory_iterator("/proc", fs_ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    std::error_code fd_ec;
-    for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fd_ec)) {
-      std::error_code link_ec;
-      std::string target = fs::read_symlink(fd.path(), link_ec).string();
-      if (link_ec || target.rfind("socket:[", 0) != 0) {
-        continue;
-      }
-      std::string inode = target.substr(8, target.size() - 9);
-      if (inodes.count(inode) > 0) {
-        int pid = std::stoi(name);
-        return PortOwner{pid, read_command_line(pid)};
-      }
-    }
+  auto owners = socket_owners(inodes);
+  if (owners.empty()) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  int pid = owners.begin()->second;
+  return PortOwner{pid, read_command_line(pid)};
 }
 
 std::vector<PortListener> find_port_listeners(std::uint16_t port) {
@@ -176,26 +189,15 @@ std::vector<PortListener> find_port_listeners(std::uint16_t port) {
   if (listeners.empty()) {
     return listeners;
   }
-  std::error_code fs_ec;
-  for (const auto& entry : fs::directory_iterator("/proc", fs_ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    std::error_code fd_ec;
-    for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fd_ec)) {
-      std::error_code link_ec;
-      std::string target = fs::read_symlink(fd.path(), link_ec).string();
-      if (link_ec || target.rfind("socket:[", 0) != 0) {
-        continue;
-      }
-      std::string inode = target.substr(8, target.size() - 9);
-      for (std::size_t i = 0; i < found.size(); ++i) {
-        if (found[i].second == inode && !listeners[i].owner) {
-          int pid = std::stoi(name);
-          listeners[i].owner = PortOwner{pid, read_command_line(pid)};
-        }
-      }
+  std::set<std::string> inodes;
+  for (const auto& [address, inode] : found) {
+    inodes.insert(inode);
+  }
+  auto owners = socket_owners(inodes);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    auto owner = owners.find(found[i].second);
+    if (owner != owners.end()) {
+      listeners[i].owner = PortOwner{owner->second, read_command_line(owner->second)};
     }
   }
   return listeners;
