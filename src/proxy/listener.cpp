@@ -73,6 +73,15 @@ class ConnectionScope {
   Connection connection_;
 };
 
+// Returns the drain hook of a connection: it closes `socket`, which must
+// outlive the connection's registration with its worker.
+std::function<void()> socket_closer(tcp::socket& socket) {
+  return [&socket] {
+    beast::error_code ignored;
+    socket.close(ignored);
+  };
+}
+
 obs::RateLimiter& handshake_log_limiter() {
   static obs::RateLimiter limiter(10, std::chrono::seconds(60));
   return limiter;
@@ -166,20 +175,12 @@ awaitable<void> reject_plain_http(beast::tcp_stream& stream, const ListenerRunti
   }
 }
 
-awaitable<void> run_tls_connection(tcp::socket socket, const ListenerRuntime& listener,
-                                   Worker& worker) {
-  beast::error_code peer_ec;
-  tcp::endpoint remote = socket.remote_endpoint(peer_ec);
-  if (peer_ec) {
-    co_return;
-  }
+awaitable<void> run_tls_connection(tcp::socket socket, tcp::endpoint remote,
+                                   const ListenerRuntime& listener, Worker& worker) {
   ConnectionScope scope(worker, remote);
   Connection& connection = scope.connection();
   beast::tcp_stream tcp_stream(std::move(socket));
-  connection.close_socket = [&tcp_stream] {
-    beast::error_code ignored;
-    tcp_stream.socket().close(ignored);
-  };
+  connection.close_socket = socket_closer(tcp_stream.socket());
 
   beast::flat_buffer buffer;
   tcp_stream.expires_after(listener.global->timeouts.handshake);
@@ -198,10 +199,7 @@ awaitable<void> run_tls_connection(tcp::socket socket, const ListenerRuntime& li
   // The snapshot stays alive with this connection, whatever reloads do.
   std::shared_ptr<tls::TlsMaterial> material = listener.tls->current();
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), material->context);
-  connection.close_socket = [&stream] {
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream).socket().close(ignored);
-  };
+  connection.close_socket = socket_closer(beast::get_lowest_layer(stream).socket());
   auto [hec, used] =
       co_await stream.async_handshake(net::ssl::stream_base::server, buffer.data(), kUseTuple);
   if (hec) {
@@ -236,20 +234,12 @@ awaitable<void> run_tls_connection(tcp::socket socket, const ListenerRuntime& li
   co_await stream.async_shutdown(kUseTuple);
 }
 
-awaitable<void> run_plain_connection(tcp::socket socket, const ListenerRuntime& listener,
-                                     Worker& worker) {
-  beast::error_code peer_ec;
-  tcp::endpoint remote = socket.remote_endpoint(peer_ec);
-  if (peer_ec) {
-    co_return;
-  }
+awaitable<void> run_plain_connection(tcp::socket socket, tcp::endpoint remote,
+                                     const ListenerRuntime& listener, Worker& worker) {
   ConnectionScope scope(worker, remote);
   Connection& connection = scope.connection();
   beast::tcp_stream stream(std::move(socket));
-  connection.close_socket = [&stream] {
-    beast::error_code ignored;
-    stream.socket().close(ignored);
-  };
+  connection.close_socket = socket_closer(stream.socket());
   beast::flat_buffer buffer;
   Peer peer;
   peer.connection = &connection;
@@ -285,6 +275,11 @@ awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, const Liste
       socket.close(ignored);
       continue;
     }
+    tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) {
+      // The peer reset the connection before it could be registered.
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     Worker& worker = *workers[index];
     auto executor = socket.get_executor();
@@ -300,9 +295,9 @@ awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, const Liste
       }
     };
     if (listener.config.tls) {
-      net::co_spawn(executor, run_tls_connection(std::move(socket), listener, worker), on_exit);
+      net::co_spawn(executor, run_tls_connection(std::move(socket), remote, listener, worker), on_exit);
     } else {
-      net::co_spawn(executor, run_plain_connection(std::move(socket), listener, worker), on_exit);
+      net::co_spawn(executor, run_plain_connection(std::move(socket), remote, listener, worker), on_exit);
     }
   }
 }
