@@ -169,7 +169,7 @@ struct Gateway {
   Result<void> prepare_runtimes();
   Result<void> bind_listeners();
   Result<void> write_ready_file();
-  void reload(const char* why);
+  void reload(const char* trigger);
   void finish(int code) {
     if (!exited.exchange(true)) {
       exit_code.set_value(code);
@@ -320,9 +320,9 @@ Result<void> Gateway::start() {
   return {};
 }
 
-void Gateway::reload(const char* why) {
+void Gateway::reload(const char* trigger) {
   if (!has_tls_listener(config)) {
-    log->info("{}: no TLS listener, nothing to reload", why);
+    log->info("{}: no TLS listener, nothing to reload", trigger);
     return;
   }
   tls_stamp = stamp_of(config.tls);
@@ -330,14 +330,14 @@ void Gateway::reload(const char* why) {
   auto reload_log = obs::logger("reload");
   if (!material) {
     obs::counters().add(obs::Counter::reload_failed);
-    reload_log->warn("{}: reload failed, keeping the previous TLS material: {}", why,
+    reload_log->warn("{}: reload failed, keeping the previous TLS material: {}", trigger,
                      material.error().message);
-    record_reload(why, nullptr, material.error().message);
+    record_reload(trigger, nullptr, material.error().message);
     return;
   }
   obs::counters().add(obs::Counter::reload_ok);
   log_material(**material, "reloaded");
-  record_reload(why, material->get(), "");
+  record_reload(trigger, material->get(), "");
   tls_holder.replace(std::move(*material));
 }
 

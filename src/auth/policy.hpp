@@ -11,9 +11,9 @@
 namespace sanctum::auth {
 
 // The facts one authorisation decision uses. Everything comes from the
-// socket and the verified certificate, except the headers named here, which
-// the policy reads as data (a bearer token to check, and the Origin and Host
-// a browser would send) and never as proof of who is calling.
+// socket and the verified certificate, except the headers named here. The
+// policy reads those as data (a bearer token to check, and the Origin and
+// Host a browser would send), never as proof of who is calling.
 struct RequestFacts {
   const tls::PeerIdentity* identity = nullptr;  // verified client certificate, mTLS only
   bool peer_is_loopback = false;                 // from the socket's peer address

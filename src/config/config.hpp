@@ -15,20 +15,21 @@ namespace sanctum::config {
 using Duration = std::chrono::milliseconds;
 
 // One address a listener binds. `host` is an IP literal without brackets
-// ("127.0.0.1", "::1", "0.0.0.0", "::"); port 0 asks the OS for a free port.
+// ("127.0.0.1", "::1", "0.0.0.0", "::"); port 0 lets the OS pick a free port.
 struct BindAddress {
   std::string host;
   uint16_t port = 0;
 };
 
 // Parses "IPv4:PORT", "[IPv6]:PORT" or "localhost:PORT" (taken as 127.0.0.1).
-// The error says which form was expected.
+// The error names the forms that are accepted.
 Result<BindAddress> parse_bind_address(const std::string& text);
 
 // Formats a bind address back to "host:port" or "[host]:port".
 std::string to_string(const BindAddress& address);
 
-// Where a listener sends requests. `echo` is the built-in diagnostic model.
+// Destination of a listener's requests. `echo` is the built-in diagnostic
+// model.
 struct UpstreamTarget {
   bool echo = false;
   std::string host;       // IP literal or DNS name, without brackets
@@ -41,7 +42,7 @@ struct UpstreamTarget {
 // the model servers listen in plain HTTP on their own host.
 Result<UpstreamTarget> parse_upstream(const std::string& text);
 
-// How a listener authenticates callers.
+// Authentication method of a listener.
 enum class AuthMode {
   mtls,    // client certificate required (TLS listeners only)
   bearer,  // Authorization: Bearer TOKEN compared against auth_token_file

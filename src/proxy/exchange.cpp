@@ -273,8 +273,8 @@ obs::RateLimiter& upstream_log_limiter() {
   return limiter;
 }
 
-// Logs an upstream failure at warn: the gateway runs, but its model server
-// does not answer. Rate-limited, since every request repeats it.
+// Logs an upstream failure at warn, because the gateway runs but its model
+// server does not respond. Rate-limited, since every request repeats it.
 void log_upstream_failure(const ListenerRuntime& listener, const std::string& reason) {
   std::uint64_t suppressed = 0;
   if (upstream_log_limiter().allow(suppressed)) {
@@ -526,7 +526,7 @@ void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Cl
   listener.access_log->write(record);
 }
 
-// The gateway's own endpoints, answered on mTLS listeners to any client whose
+// The gateway's own endpoints, served on mTLS listeners to any client whose
 // certificate verified, allow-list or not: /healthz (the process is up),
 // /readyz (TLS material loaded and the upstream accepts a connection),
 // /metrics (Prometheus text) and /sanctum/status (JSON).

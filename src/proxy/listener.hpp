@@ -18,7 +18,7 @@ class Listener {
   // Binds every address of `runtime.config.bind`. IPv6 sockets are IPv6-only,
   // so "0.0.0.0:P" and "[::]:P" can both be listed; SO_REUSEPORT is never
   // set, so no other process can share the port. A port in use is an error
-  // naming the address and, where /proc tells, the pid and command line of
+  // naming the address and, where /proc shows it, the pid and command line of
   // the process holding it.
   static Result<std::unique_ptr<Listener>> bind(const ListenerRuntime& runtime,
                                                 util::IoPool& pool,

@@ -7,8 +7,8 @@ IoPool::IoPool(std::size_t threads) {
     threads = 1;
   }
   for (std::size_t i = 0; i < threads; ++i) {
-    // The hint 1 tells asio that each context is run by a single thread, so
-    // it can skip locking inside the scheduler.
+    // The concurrency hint 1 declares that one thread runs each context, so
+    // asio can skip locking inside the scheduler.
     contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
     guards_.emplace_back(contexts_.back()->get_executor());
   }
