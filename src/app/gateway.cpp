@@ -204,6 +204,11 @@ Result<void> Gateway::prepare_runtimes() {
       runtime->upstream.host = "127.0.0.1";
       runtime->upstream.port = echo->port();
     }
+    runtime->upstream_key = fmt::format("{}:{}", runtime->upstream.host, runtime->upstream.port);
+    runtime->upstream_host_header =
+        runtime->upstream.host.find(':') != std::string::npos
+            ? fmt::format("[{}]:{}", runtime->upstream.host, runtime->upstream.port)
+            : runtime->upstream_key;
     runtime->global = &config;
     runtime->tls = listener.tls ? &tls_holder : nullptr;
     runtime->access_log = access_log.get();

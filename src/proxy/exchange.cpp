@@ -1,17 +1,14 @@
 #include "proxy/exchange.hpp"
 
-#include <poll.h>
-
 #include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +17,8 @@
 #include "obs/counters.hpp"
 #include "obs/log.hpp"
 #include "obs/status.hpp"
+#include "proxy/client_watch.hpp"
+#include "tls/stream.hpp"
 
 namespace sanctum::proxy {
 
@@ -44,11 +43,6 @@ std::string seconds_text(config::Duration d) {
   return fmt::format("{:g}s", std::chrono::duration<double>(d).count());
 }
 
-template <class Stream>
-beast::tcp_stream& lowest(Stream& stream) {
-  return beast::get_lowest_layer(stream);
-}
-
 // Errors that mean the client closed or reset the connection: not worth a
 // log line above debug and never an error response.
 bool is_disconnect(const beast::error_code& ec) {
@@ -58,99 +52,27 @@ bool is_disconnect(const beast::error_code& ec) {
          ec == net::error::bad_descriptor;
 }
 
-// Bounds one read from the client. Unlike beast::tcp_stream's own timeout,
-// which closes the socket, it only cancels the read, so the gateway can
-// still send a 408 on the same connection.
-class ReadDeadline {
- public:
-  ReadDeadline(beast::tcp_stream& stream, config::Duration limit)
-      : timer_(stream.get_executor()), state_(std::make_shared<State>()) {
-    stream.expires_never();
-    timer_.expires_after(limit);
-    timer_.async_wait([state = state_, socket = &stream.socket()](beast::error_code ec) {
-      if (ec || !state->active) {
-        return;
-      }
-      state->expired = true;
-      beast::error_code ignored;
-      socket->cancel(ignored);
-    });
+// The error of an operation that the connection's deadline may have
+// cancelled: a timeout when it did.
+beast::error_code timed(Connection& connection, beast::error_code ec) {
+  if (ec && connection.deadline_expired) {
+    connection.deadline_expired = false;
+    return beast::error::timeout;
   }
-  ~ReadDeadline() {
-    state_->active = false;
-    timer_.cancel();
-  }
-  ReadDeadline(const ReadDeadline&) = delete;
-  ReadDeadline& operator=(const ReadDeadline&) = delete;
+  return ec;
+}
 
-  bool expired() const { return state_->expired; }
+// Waits until the client has sent something, without holding a read buffer
+// meanwhile.
+awaitable<beast::error_code> wait_readable(tcp::socket& stream) {
+  auto [ec] = co_await stream.async_wait(tcp::socket::wait_read, kUseTuple);
+  co_return ec;
+}
 
- private:
-  struct State {
-    bool active = true;
-    bool expired = false;
-  };
-  net::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
-
-// Watches the client socket while an exchange is forwarded, without reading
-// from it, so that a client that goes away cancels the upstream request at
-// once, even while the upstream is silent.
-struct ClientWatch : std::enable_shared_from_this<ClientWatch> {
-  ClientWatch(tcp::socket& client, beast::tcp_stream** upstream)
-      : socket(client), fd(client.native_handle()), timer(client.get_executor()),
-        upstream_slot(upstream) {}
-
-  tcp::socket& socket;
-  int fd;
-  net::steady_timer timer;
-  beast::tcp_stream** upstream_slot;
-  bool active = true;
-  bool client_gone = false;
-
-  void start() {
-    socket.async_wait(tcp::socket::wait_read,
-                      [self = shared_from_this()](beast::error_code ec) { self->on_ready(ec); });
-  }
-
-  void stop() {
-    active = false;
-    beast::error_code ignored;
-    timer.cancel();
-    socket.cancel(ignored);
-  }
-
-  void on_ready(beast::error_code ec) {
-    if (!active || ec == net::error::operation_aborted) {
-      return;
-    }
-    pollfd descriptor{fd, POLLIN | POLLRDHUP, 0};
-    if (::poll(&descriptor, 1, 0) < 0) {
-      return;
-    }
-    if (ec || (descriptor.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-      on_gone();
-      return;
-    }
-    // Bytes but no end of stream: a TLS close_notify whose FIN is still on
-    // the way, or a pipelined request. Check again shortly without reading.
-    timer.expires_after(std::chrono::milliseconds(100));
-    timer.async_wait([self = shared_from_this()](beast::error_code tec) {
-      if (!tec) {
-        self->on_ready({});
-      }
-    });
-  }
-
-  void on_gone() {
-    client_gone = true;
-    if (*upstream_slot != nullptr) {
-      beast::error_code ignored;
-      (*upstream_slot)->socket().close(ignored);
-    }
-  }
-};
+awaitable<beast::error_code> wait_readable(tls::ServerStream& stream) {
+  auto [ec] = co_await stream.async_wait_readable(kUseTuple);
+  co_return ec;
+}
 
 // Result of one exchange, for the access log and the connection loop.
 struct Outcome {
@@ -163,16 +85,17 @@ struct Outcome {
 };
 
 template <class Stream>
-awaitable<bool> send_response(Stream& stream, sanctum::http::Response& response,
+awaitable<bool> send_response(Stream& stream, Peer& peer, sanctum::http::Response& response,
                               config::Duration limit) {
-  lowest(stream).expires_after(limit);
+  peer.connection->arm_deadline(*peer.socket, limit);
   auto [ec, n] = co_await http::async_write(stream, response, kUseTuple);
+  peer.connection->disarm_deadline();
   co_return !ec;
 }
 
 // Sends an OpenAI-shaped error to the client and fills `out` to match.
 template <class Stream>
-awaitable<void> send_error(Stream& stream, Outcome& out, http::status status,
+awaitable<void> send_error(Stream& stream, Peer& peer, Outcome& out, http::status status,
                            std::string message, std::string_view type, std::string_view code,
                            unsigned version, config::Duration limit) {
   auto response = sanctum::http::json_error(status, message, type, code, version, out.keep_alive);
@@ -184,24 +107,17 @@ awaitable<void> send_error(Stream& stream, Outcome& out, http::status status,
   if (out.error.empty()) {
     out.error = std::move(message);
   }
-  if (!co_await send_response(stream, response, limit)) {
+  if (!co_await send_response(stream, peer, response, limit)) {
     out.keep_alive = false;
   }
 }
 
-std::string host_header_of(const config::UpstreamTarget& upstream) {
-  if (upstream.host.find(':') != std::string::npos) {
-    return fmt::format("[{}]:{}", upstream.host, upstream.port);
-  }
-  return fmt::format("{}:{}", upstream.host, upstream.port);
-}
-
-awaitable<beast::error_code> connect_upstream(beast::tcp_stream& upstream,
+awaitable<beast::error_code> connect_upstream(tcp::socket& upstream, Connection& connection,
                                               const config::UpstreamTarget& target,
                                               config::Duration limit) {
   beast::error_code ec;
   auto address = net::ip::make_address(target.host, ec);
-  upstream.expires_after(limit);
+  connection.arm_deadline(upstream, limit);
   if (!ec) {
     auto [cec] = co_await upstream.async_connect(tcp::endpoint(address, target.port), kUseTuple);
     ec = cec;
@@ -210,13 +126,16 @@ awaitable<beast::error_code> connect_upstream(beast::tcp_stream& upstream,
     auto [rec, endpoints] =
         co_await resolver.async_resolve(target.host, std::to_string(target.port), kUseTuple);
     if (rec) {
+      connection.disarm_deadline();
       co_return rec;
     }
-    auto [cec, endpoint] = co_await upstream.async_connect(endpoints, kUseTuple);
+    auto [cec, endpoint] = co_await net::async_connect(upstream, endpoints, kUseTuple);
     ec = cec;
   }
+  ec = timed(connection, ec);
+  connection.disarm_deadline();
   if (!ec) {
-    upstream.socket().set_option(tcp::no_delay(true), ec);
+    upstream.set_option(tcp::no_delay(true), ec);
   }
   co_return ec;
 }
@@ -225,7 +144,7 @@ awaitable<beast::error_code> connect_upstream(beast::tcp_stream& upstream,
 void prepare_upstream_request(http::request<http::string_body>& request,
                               const ListenerRuntime& listener) {
   sanctum::http::remove_hop_by_hop(request);
-  request.set(http::field::host, host_header_of(listener.upstream));
+  request.set(http::field::host, listener.upstream_host_header);
   if (!listener.upstream.base_path.empty()) {
     request.target(listener.upstream.base_path + std::string(request.target()));
   }
@@ -264,10 +183,6 @@ void prepare_client_head(const http::response_parser<http::buffer_body>& parser,
   head.body().more = !parser.is_done();
 }
 
-std::string upstream_key(const config::UpstreamTarget& upstream) {
-  return upstream.host + ":" + std::to_string(upstream.port);
-}
-
 obs::RateLimiter& upstream_log_limiter() {
   static obs::RateLimiter limiter(10, std::chrono::seconds(60));
   return limiter;
@@ -293,19 +208,20 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
                            unsigned client_version, bool client_keep_alive) {
   const auto& timeouts = listener.global->timeouts;
   const auto& target = listener.upstream;
-  const std::string key = upstream_key(target);
+  Connection& connection = *peer.connection;
   Outcome out;
   out.keep_alive = client_keep_alive && !worker.draining;
   bool head_request = request.method() == http::verb::head;
 
-  std::optional<beast::tcp_stream> upstream;
-  beast::tcp_stream* upstream_ptr = nullptr;
-  auto watch = std::make_shared<ClientWatch>(*peer.socket, &upstream_ptr);
-  watch->start();
-  struct StopWatch {
-    std::shared_ptr<ClientWatch> watch;
-    ~StopWatch() { watch->stop(); }
-  } stop_watch{watch};
+  std::optional<tcp::socket> upstream;
+  tcp::socket* upstream_ptr = nullptr;
+  ClientWatch watch(connection, *peer.socket, &upstream_ptr);
+  // Declared after the upstream socket, so it ends first: the deadline never
+  // points at a socket that is gone.
+  struct Disarm {
+    Connection& connection;
+    ~Disarm() { connection.disarm_deadline(); }
+  } disarm{connection};
 
   prepare_upstream_request(request, listener);
   Clock::time_point sent_at = Clock::now();
@@ -315,8 +231,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
     upstream_ptr = nullptr;
+    connection.disarm_deadline();
     if (attempt == 0) {
-      if (auto idle = worker.upstream_pool.take(key)) {
+      if (auto idle = worker.upstream_pool.take(listener.upstream_key)) {
         upstream.emplace(std::move(*idle));
         reused = true;
         obs::counters().add(Counter::proxy_upstream_reused);
@@ -325,8 +242,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     if (!reused) {
       upstream.emplace(client.get_executor());
       upstream_ptr = &*upstream;
-      beast::error_code ec = co_await connect_upstream(*upstream, target, timeouts.upstream_connect);
-      if (watch->client_gone) {
+      beast::error_code ec =
+          co_await connect_upstream(*upstream, connection, target, timeouts.upstream_connect);
+      if (watch.client_gone()) {
         out.outcome = "client-cancel";
         out.keep_alive = false;
         co_return out;
@@ -336,7 +254,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
         log_upstream_failure(listener, fmt::format("upstream {} did not accept a connection within {}",
                                                    target.text,
                                                    seconds_text(timeouts.upstream_connect)));
-        co_await send_error(client, out, http::status::gateway_timeout,
+        co_await send_error(client, peer, out, http::status::gateway_timeout,
                             fmt::format("upstream {} did not accept a connection within {}",
                                         target.text, seconds_text(timeouts.upstream_connect)),
                             "upstream_error", "upstream_timeout", client_version,
@@ -348,7 +266,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
         obs::counters().add(Counter::proxy_upstream_connect_error);
         log_upstream_failure(listener,
                              fmt::format("upstream {} is unreachable: {}", target.text, ec.message()));
-        co_await send_error(client, out, http::status::bad_gateway,
+        co_await send_error(client, peer, out, http::status::bad_gateway,
                             fmt::format("upstream {} is unreachable: {}", target.text, ec.message()),
                             "upstream_error", "upstream_unreachable", client_version,
                             timeouts.request_head);
@@ -358,20 +276,21 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     }
     upstream_ptr = &*upstream;
 
-    upstream->expires_after(timeouts.request_body);
+    connection.arm_deadline(*upstream, timeouts.request_body);
     auto [wec, wn] = co_await http::async_write(*upstream, request, kUseTuple);
+    wec = timed(connection, wec);
     parser.emplace();
     parser->body_limit(boost::none);
     parser->skip(head_request);
     if (!wec) {
-      upstream->expires_after(timeouts.upstream_first_byte);
+      connection.arm_deadline(*upstream, timeouts.upstream_first_byte);
       auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer, *parser, kUseTuple);
-      wec = rec;
+      wec = timed(connection, rec);
     }
     if (!wec) {
       break;
     }
-    if (watch->client_gone) {
+    if (watch.client_gone()) {
       out.outcome = "client-cancel";
       out.keep_alive = false;
       co_return out;
@@ -387,14 +306,14 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
                                                target.text, wec.message()));
     if (wec == beast::error::timeout) {
       obs::counters().add(Counter::proxy_upstream_timeout);
-      co_await send_error(client, out, http::status::gateway_timeout,
+      co_await send_error(client, peer, out, http::status::gateway_timeout,
                           fmt::format("upstream {} sent no response head within {}", target.text,
                                       seconds_text(timeouts.upstream_first_byte)),
                           "upstream_error", "upstream_timeout", client_version,
                           timeouts.request_head);
     } else {
       obs::counters().add(Counter::proxy_upstream_error);
-      co_await send_error(client, out, http::status::bad_gateway,
+      co_await send_error(client, peer, out, http::status::bad_gateway,
                           fmt::format("upstream {} failed before its response head: {}",
                                       target.text, wec.message()),
                           "upstream_error", "upstream_failed", client_version,
@@ -409,13 +328,18 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   prepare_client_head(*parser, head, client_version, out.keep_alive);
   out.status = head.result_int();
   http::response_serializer<http::buffer_body> serializer{head};
-  lowest(client).expires_after(timeouts.stream_idle);
-  auto [hec, hn] = co_await http::async_write_header(client, serializer, kUseTuple);
-  if (hec) {
-    out.outcome = "client-cancel";
-    out.error = hec.message();
-    out.keep_alive = false;
-    co_return out;
+  // A head with nothing after it yet goes out at once, so a streaming client
+  // sees the status before the first event. Otherwise it waits for the body
+  // bytes already read and leaves with them in one TLS record.
+  if (!parser->is_done() && upstream_buffer.size() == 0) {
+    connection.arm_deadline(*peer.socket, timeouts.stream_idle);
+    auto [hec, hn] = co_await http::async_write_header(client, serializer, kUseTuple);
+    if (hec) {
+      out.outcome = "client-cancel";
+      out.error = timed(connection, hec).message();
+      out.keep_alive = false;
+      co_return out;
+    }
   }
 
   obs::counters().active_streams.fetch_add(1, std::memory_order_relaxed);
@@ -427,24 +351,25 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   while (!parser->is_done()) {
     parser->get().body().data = relay_buffer;
     parser->get().body().size = sizeof relay_buffer;
-    upstream->expires_after(timeouts.stream_idle);
+    connection.arm_deadline(*upstream, timeouts.stream_idle);
     auto [rec, rn] = co_await http::async_read_some(*upstream, upstream_buffer, *parser, kUseTuple);
     if (rec == http::error::need_buffer) {
       rec = {};
     }
+    rec = timed(connection, rec);
     std::size_t got = sizeof relay_buffer - parser->get().body().size;
     if (got > 0) {
       head.body().data = relay_buffer;
       head.body().size = got;
       head.body().more = true;
-      lowest(client).expires_after(timeouts.stream_idle);
+      connection.arm_deadline(*peer.socket, timeouts.stream_idle);
       auto [cec, cn] = co_await http::async_write(client, serializer, kUseTuple);
       if (cec == http::error::need_buffer) {
         cec = {};
       }
       if (cec) {
         out.outcome = "client-cancel";
-        out.error = cec.message();
+        out.error = timed(connection, cec).message();
         out.keep_alive = false;
         obs::counters().add(Counter::proxy_stream_client_cancel);
         co_return out;
@@ -453,7 +378,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     }
     if (rec) {
       out.keep_alive = false;
-      if (watch->client_gone) {
+      if (watch.client_gone()) {
         out.outcome = "client-cancel";
         out.error = "client closed the connection";
         obs::counters().add(Counter::proxy_stream_client_cancel);
@@ -473,18 +398,20 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   head.body().data = nullptr;
   head.body().size = 0;
   head.body().more = false;
-  lowest(client).expires_after(timeouts.stream_idle);
+  connection.arm_deadline(*peer.socket, timeouts.stream_idle);
   auto [fec, fn] = co_await http::async_write(client, serializer, kUseTuple);
   if (fec && fec != http::error::need_buffer) {
     out.outcome = "client-cancel";
-    out.error = fec.message();
+    out.error = timed(connection, fec).message();
     out.keep_alive = false;
     co_return out;
   }
+  connection.disarm_deadline();
   obs::counters().add(Counter::proxy_stream_complete);
-  if (parser->keep_alive() && !parser->need_eof() && !watch->client_gone) {
+  if (parser->keep_alive() && !parser->need_eof() && !watch.client_gone()) {
     upstream_ptr = nullptr;
-    worker.upstream_pool.put(key, std::move(*upstream), listener.global->limits.upstream_pool_size);
+    worker.upstream_pool.put(listener.upstream_key, std::move(*upstream),
+                             listener.global->limits.upstream_pool_size);
   }
   co_return out;
 }
@@ -535,10 +462,10 @@ bool is_gateway_endpoint(std::string_view path) {
          path == "/sanctum/status";
 }
 
-awaitable<obs::UpstreamCheck> check_upstream(const ListenerRuntime& listener) {
-  beast::tcp_stream probe(co_await net::this_coro::executor);
+awaitable<obs::UpstreamCheck> check_upstream(const ListenerRuntime& listener, Peer& peer) {
+  tcp::socket probe(co_await net::this_coro::executor);
   auto limit = std::min(listener.global->timeouts.upstream_connect, config::Duration(2'000));
-  beast::error_code ec = co_await connect_upstream(probe, listener.upstream, limit);
+  beast::error_code ec = co_await connect_upstream(probe, *peer.connection, listener.upstream, limit);
   obs::UpstreamCheck check;
   check.time = std::chrono::system_clock::now();
   check.ok = !ec;
@@ -550,7 +477,7 @@ awaitable<obs::UpstreamCheck> check_upstream(const ListenerRuntime& listener) {
 }
 
 template <class Stream>
-awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& listener,
+awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& listener, Peer& peer,
                                        std::string_view path, unsigned version, Outcome& out) {
   sanctum::http::Response response{http::status::ok, version};
   response.set(http::field::cache_control, "no-store");
@@ -558,7 +485,7 @@ awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& li
     response.set(http::field::content_type, "application/json");
     response.body() = "{\"status\":\"ok\"}\n";
   } else if (path == "/readyz") {
-    auto check = co_await check_upstream(listener);
+    auto check = co_await check_upstream(listener, peer);
     bool tls_loaded = listener.tls == nullptr || listener.tls->current() != nullptr;
     nlohmann::json body = {{"status", check.ok && tls_loaded ? "ready" : "not ready"},
                            {"upstream", listener.upstream.text},
@@ -581,7 +508,7 @@ awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& li
   response.prepare_payload();
   out.status = response.result_int();
   out.bytes_out = response.body().size();
-  if (!co_await send_response(stream, response, listener.global->timeouts.request_head)) {
+  if (!co_await send_response(stream, peer, response, listener.global->timeouts.request_head)) {
     out.keep_alive = false;
   }
 }
@@ -603,14 +530,21 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
-    peer.connection->idle = buffer.size() == 0;
+    Connection& connection = *peer.connection;
+    connection.arm_deadline(*peer.socket, first ? timeouts.request_head : timeouts.keepalive_idle);
     beast::error_code ec;
-    {
-      ReadDeadline deadline(lowest(stream), first ? timeouts.request_head : timeouts.keepalive_idle);
-      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-      ec = deadline.expired() ? beast::error::timeout : hec;
+    if (buffer.size() == 0) {
+      // Between requests the connection holds no read buffer.
+      buffer.shrink_to_fit();
+      connection.idle = true;
+      ec = timed(connection, co_await wait_readable(stream));
+      connection.idle = false;
     }
-    peer.connection->idle = false;
+    if (!ec) {
+      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
+      ec = timed(connection, hec);
+    }
+    connection.disarm_deadline();
     first = false;
 
     Clock::time_point start = Clock::now();
@@ -637,7 +571,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       out.outcome = "rejected";
       if (ec == beast::error::timeout) {
         obs::counters().add(Counter::http_request_timeout);
-        co_await send_error(stream, out, http::status::request_timeout,
+        co_await send_error(stream, peer, out, http::status::request_timeout,
                             fmt::format("request head not received within {}",
                                         seconds_text(timeouts.request_head)),
                             "invalid_request_error", "request_timeout", version,
@@ -646,19 +580,19 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
         // Beast compares Content-Length with the body limit as soon as the
         // head is parsed.
         obs::counters().add(Counter::http_body_too_large);
-        co_await send_error(stream, out, http::status::payload_too_large,
+        co_await send_error(stream, peer, out, http::status::payload_too_large,
                             fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
                             "invalid_request_error", "body_too_large", version,
                             timeouts.request_head);
       } else if (ec == http::error::header_limit) {
         obs::counters().add(Counter::http_header_too_large);
-        co_await send_error(stream, out, http::status::request_header_fields_too_large,
+        co_await send_error(stream, peer, out, http::status::request_header_fields_too_large,
                             fmt::format("request headers exceed {} bytes", limits.max_header_bytes),
                             "invalid_request_error", "headers_too_large", version,
                             timeouts.request_head);
       } else {
         obs::counters().add(Counter::http_bad_request);
-        co_await send_error(stream, out, http::status::bad_request,
+        co_await send_error(stream, peer, out, http::status::bad_request,
                             "malformed HTTP request: " + ec.message(), "invalid_request_error",
                             "bad_request", version, timeouts.request_head);
       }
@@ -679,9 +613,10 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
         http::response<http::empty_body> proceed{http::status::continue_, 11};
         co_await http::async_write(stream, proceed, kUseTuple);
       }
-      ReadDeadline deadline(lowest(stream), timeouts.request_body);
+      peer.connection->arm_deadline(*peer.socket, timeouts.request_body);
       auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-      ec = deadline.expired() ? beast::error::timeout : bec;
+      ec = timed(*peer.connection, bec);
+      peer.connection->disarm_deadline();
     }
     if (ec) {
       if (is_disconnect(ec)) {
@@ -690,20 +625,20 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       out.outcome = "rejected";
       if (ec == http::error::body_limit) {
         obs::counters().add(Counter::http_body_too_large);
-        co_await send_error(stream, out, http::status::payload_too_large,
+        co_await send_error(stream, peer, out, http::status::payload_too_large,
                             fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
                             "invalid_request_error", "body_too_large", version,
                             timeouts.request_head);
       } else if (ec == beast::error::timeout) {
         obs::counters().add(Counter::http_request_timeout);
-        co_await send_error(stream, out, http::status::request_timeout,
+        co_await send_error(stream, peer, out, http::status::request_timeout,
                             fmt::format("request body not received within {}",
                                         seconds_text(timeouts.request_body)),
                             "invalid_request_error", "request_timeout", version,
                             timeouts.request_head);
       } else {
         obs::counters().add(Counter::http_bad_request);
-        co_await send_error(stream, out, http::status::bad_request,
+        co_await send_error(stream, peer, out, http::status::bad_request,
                             "malformed HTTP request body: " + ec.message(),
                             "invalid_request_error", "bad_request", version,
                             timeouts.request_head);
@@ -717,7 +652,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     if (!sanctum::http::is_origin_form(request.target())) {
       obs::counters().add(Counter::http_bad_request);
       out.outcome = "rejected";
-      co_await send_error(stream, out, http::status::bad_request,
+      co_await send_error(stream, peer, out, http::status::bad_request,
                           "request target must be a path starting with '/'",
                           "invalid_request_error", "bad_request", version, timeouts.request_head);
       write_access(listener, record, start, out);
@@ -735,7 +670,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     if (peer.identity && is_gateway_endpoint(record.path) &&
         (request.method() == http::verb::get || request.method() == http::verb::head)) {
       record.transport = "mtls";
-      co_await serve_gateway_endpoint(stream, listener, record.path, version, out);
+      co_await serve_gateway_endpoint(stream, listener, peer, record.path, version, out);
       write_access(listener, record, start, out);
       if (!out.keep_alive) {
         co_return;
@@ -754,7 +689,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       obs::counters().add(Counter::auth_denied);
       log_denial(peer, listener, decision);
       out.outcome = "rejected";
-      co_await send_error(stream, out, static_cast<http::status>(decision.status), decision.reason,
+      co_await send_error(stream, peer, out, static_cast<http::status>(decision.status), decision.reason,
                           decision.status == 401 ? "authentication_error" : "permission_error",
                           decision.code, version, timeouts.request_head);
       write_access(listener, record, start, out);
@@ -785,10 +720,9 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
   }
 }
 
-template awaitable<void> serve_requests<beast::tcp_stream>(beast::tcp_stream&, beast::flat_buffer&,
+template awaitable<void> serve_requests<tcp::socket>(tcp::socket&, beast::flat_buffer&,
+                                                     const ListenerRuntime&, Worker&, Peer&);
+template awaitable<void> serve_requests<tls::ServerStream>(tls::ServerStream&, beast::flat_buffer&,
                                                            const ListenerRuntime&, Worker&, Peer&);
-template awaitable<void> serve_requests<beast::ssl_stream<beast::tcp_stream>>(
-    beast::ssl_stream<beast::tcp_stream>&, beast::flat_buffer&, const ListenerRuntime&, Worker&,
-    Peer&);
 
 }  // namespace sanctum::proxy

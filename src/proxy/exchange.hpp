@@ -24,8 +24,8 @@ struct Peer {
 // times out, a response cannot be kept alive, or the worker drains. Each
 // request is authorised, forwarded to the listener's upstream, and its
 // response relayed as it arrives. `buffer` may already hold bytes read from
-// the stream. Instantiated for beast::tcp_stream and
-// beast::ssl_stream<beast::tcp_stream>.
+// the stream. Instantiated for tcp::socket (plain listeners) and
+// tls::ServerStream.
 template <class Stream>
 boost::asio::awaitable<void> serve_requests(Stream& stream, boost::beast::flat_buffer& buffer,
                                             const ListenerRuntime& listener, Worker& worker,

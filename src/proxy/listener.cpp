@@ -1,19 +1,19 @@
 #include "proxy/listener.hpp"
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/detect_ssl.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/format.h>
 
 #include "http/messages.hpp"
@@ -22,6 +22,7 @@
 #include "obs/status.hpp"
 #include "proxy/exchange.hpp"
 #include "tls/identity.hpp"
+#include "tls/stream.hpp"
 #include "util/port_owner.hpp"
 
 namespace sanctum::proxy {
@@ -56,11 +57,11 @@ class ConnectionScope {
         address.is_loopback() ||
         (address.is_v6() && address.to_v6().is_v4_mapped() &&
          net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).is_loopback());
-    worker_.connections.insert(&connection_);
+    worker_.add(connection_);
     obs::counters().active_connections.fetch_add(1, std::memory_order_relaxed);
   }
   ~ConnectionScope() {
-    worker_.connections.erase(&connection_);
+    worker_.remove(connection_);
     obs::counters().active_connections.fetch_sub(1, std::memory_order_relaxed);
   }
   ConnectionScope(const ConnectionScope&) = delete;
@@ -141,8 +142,8 @@ void log_handshake_failure(const ListenerRuntime& listener, const Connection& co
 
 // Responds to plain HTTP on a TLS listener with a 400 that gives the reason,
 // then closes. Nothing is forwarded, so the client never gets a 2xx.
-awaitable<void> reject_plain_http(beast::tcp_stream& stream, const ListenerRuntime& listener,
-                                  const Connection& connection) {
+awaitable<void> reject_plain_http(tcp::socket& socket, Connection& connection,
+                                  const ListenerRuntime& listener) {
   obs::counters().add(Counter::tls_plain_http_rejected);
   std::uint64_t suppressed = 0;
   if (handshake_log_limiter().allow(suppressed)) {
@@ -155,55 +156,80 @@ awaitable<void> reject_plain_http(beast::tcp_stream& stream, const ListenerRunti
       "this port requires TLS with a client certificate: use https:// and present a certificate "
       "issued by the gateway's CA",
       "invalid_request_error", "tls_required", 11, false);
-  stream.expires_after(std::chrono::seconds(5));
-  auto [ec, n] = co_await http::async_write(stream, response, kUseTuple);
+  connection.arm_deadline(socket, std::chrono::seconds(5));
+  auto [ec, n] = co_await http::async_write(socket, response, kUseTuple);
   if (ec) {
     co_return;
   }
   // Half-close, then drain what the client still sends, so the close does not
   // turn into a reset that could discard the 400 before the client reads it.
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.expires_after(std::chrono::seconds(1));
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  connection.arm_deadline(socket, std::chrono::seconds(1));
   char sink[4096];
   for (std::size_t total = 0; total < 64 * 1024;) {
-    auto [rec, rn] = co_await stream.async_read_some(net::buffer(sink), kUseTuple);
+    auto [rec, rn] = co_await socket.async_read_some(net::buffer(sink), kUseTuple);
     if (rec) {
       break;
     }
     total += rn;
   }
+  connection.disarm_deadline();
 }
+
+// Reads the client's first byte without taking it off the socket, so that
+// OpenSSL later reads the whole ClientHello itself.
+awaitable<beast::error_code> peek_first_byte(tcp::socket& socket, unsigned char& byte) {
+  for (;;) {
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 1) {
+      co_return beast::error_code{};
+    }
+    if (n == 0) {
+      co_return beast::error_code{net::error::eof};
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      co_return beast::error_code(errno, net::error::get_system_category());
+    }
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kUseTuple);
+    if (ec) {
+      co_return ec;
+    }
+  }
+}
+
+// A TLS handshake record starts with content type 22; an HTTP request starts
+// with a method name.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 awaitable<void> run_tls_connection(tcp::socket socket, tcp::endpoint remote,
                                    const ListenerRuntime& listener, Worker& worker) {
   ConnectionScope scope(worker, remote);
   Connection& connection = scope.connection();
-  beast::tcp_stream tcp_stream(std::move(socket));
-  connection.close_socket = socket_closer(tcp_stream.socket());
+  connection.close_socket = socket_closer(socket);
 
-  beast::flat_buffer buffer;
-  tcp_stream.expires_after(listener.global->timeouts.handshake);
-  auto [dec, is_tls] = co_await beast::async_detect_ssl(tcp_stream, buffer, kUseTuple);
-  if (dec) {
-    if (dec == beast::error::timeout) {
+  connection.arm_deadline(socket, listener.global->timeouts.handshake);
+  unsigned char first = 0;
+  if (auto ec = co_await peek_first_byte(socket, first); ec) {
+    if (connection.deadline_expired) {
       obs::counters().add(Counter::tls_handshake_timeout);
     }
     co_return;
   }
-  if (!is_tls) {
-    co_await reject_plain_http(tcp_stream, listener, connection);
+  if (first != kTlsHandshakeRecord) {
+    co_await reject_plain_http(socket, connection, listener);
     co_return;
   }
 
   // The snapshot stays alive with this connection, whatever reloads do.
   std::shared_ptr<tls::TlsMaterial> material = listener.tls->current();
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), material->context);
-  connection.close_socket = socket_closer(beast::get_lowest_layer(stream).socket());
-  auto [hec, used] =
-      co_await stream.async_handshake(net::ssl::stream_base::server, buffer.data(), kUseTuple);
+  tls::ServerStream stream(std::move(socket), material->context.native_handle());
+  connection.close_socket = socket_closer(stream.socket());
+  // The handshake deadline still runs; it now applies to the moved socket.
+  connection.deadline_socket = &stream.socket();
+  auto [hec] = co_await stream.async_handshake(kUseTuple);
   if (hec) {
-    if (hec == beast::error::timeout) {
+    if (connection.deadline_expired) {
       obs::counters().add(Counter::tls_handshake_timeout);
       write_rejection(listener, connection, "mtls", "handshake-timeout");
       co_return;
@@ -214,39 +240,39 @@ awaitable<void> run_tls_connection(tcp::socket socket, tcp::endpoint remote,
     write_rejection(listener, connection, "mtls", tls::to_string(info.reason));
     co_return;
   }
-  buffer.consume(used);
+  connection.disarm_deadline();
   obs::counters().add(Counter::tls_handshake_ok);
 
   Peer peer;
   peer.connection = &connection;
   peer.identity = tls::identity_of(SSL_get0_peer_certificate(stream.native_handle()));
-  peer.socket = &beast::get_lowest_layer(stream).socket();
+  peer.socket = &stream.socket();
   obs::gateway_status().record_client_certificate(
       peer.identity->display_name(), peer.identity->serial_hex, peer.identity->not_after);
   obs::logger("tls")->debug("[c{}] {} verified as \"{}\" (serial {})", connection.id,
                             connection.peer, peer.identity->display_name(),
                             peer.identity->serial_hex);
 
+  beast::flat_buffer buffer;
   co_await serve_requests(stream, buffer, listener, worker, peer);
 
-  // Send close_notify, but wait for the client's reply only briefly.
-  beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(500));
+  connection.arm_deadline(stream.socket(), std::chrono::milliseconds(500));
   co_await stream.async_shutdown(kUseTuple);
+  connection.disarm_deadline();
 }
 
 awaitable<void> run_plain_connection(tcp::socket socket, tcp::endpoint remote,
                                      const ListenerRuntime& listener, Worker& worker) {
   ConnectionScope scope(worker, remote);
   Connection& connection = scope.connection();
-  beast::tcp_stream stream(std::move(socket));
-  connection.close_socket = socket_closer(stream.socket());
+  connection.close_socket = socket_closer(socket);
   beast::flat_buffer buffer;
   Peer peer;
   peer.connection = &connection;
-  peer.socket = &stream.socket();
-  co_await serve_requests(stream, buffer, listener, worker, peer);
+  peer.socket = &socket;
+  co_await serve_requests(socket, buffer, listener, worker, peer);
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, const ListenerRuntime& listener,
@@ -324,21 +350,6 @@ std::string describe_bind_failure(const config::BindAddress& address, const beas
 }
 
 }  // namespace
-
-std::uint64_t next_connection_id() {
-  static std::atomic<std::uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}
-
-void Worker::start_drain() {
-  draining = true;
-  upstream_pool.clear();
-  for (Connection* connection : connections) {
-    if (connection->idle && connection->close_socket) {
-      connection->close_socket();
-    }
-  }
-}
 
 Result<std::unique_ptr<Listener>> Listener::bind(const ListenerRuntime& runtime,
                                                  util::IoPool& pool,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -8,6 +9,8 @@
 #include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
 #include "obs/access_log.hpp"
@@ -22,6 +25,8 @@ namespace sanctum::proxy {
 struct ListenerRuntime {
   config::ListenerConfig config;
   config::UpstreamTarget upstream;  // for "echo", the built-in server's address
+  std::string upstream_key;         // "host:port", the upstream pool's key
+  std::string upstream_host_header; // the Host header sent upstream
   const config::Config* global = nullptr;
   tls::TlsHolder* tls = nullptr;    // null for plain listeners
   obs::AccessLog* access_log = nullptr;  // null when the access log is off
@@ -33,25 +38,69 @@ struct Connection;
 // Per-thread state: one per io_context. Only that context's thread touches
 // it, so it needs no locks.
 struct Worker {
-  explicit Worker(boost::asio::io_context& context) : io(context) {}
+  explicit Worker(boost::asio::io_context& context) : io(context), sweep_timer(context) {}
 
   boost::asio::io_context& io;
   UpstreamPool upstream_pool;
   std::unordered_set<Connection*> connections;
   bool draining = false;
+  boost::asio::steady_timer sweep_timer;
+  bool sweeping = false;
 
   // Marks the worker as draining and closes every connection that waits
   // between requests. Connections in an exchange close after it.
   void start_drain();
+
+  // Registers a connection and makes sure the sweep runs while any is
+  // registered.
+  void add(Connection& connection);
+  void remove(Connection& connection);
+
+ private:
+  // Every kSweepInterval: cancels the operation of each connection whose
+  // deadline has passed, and arms the client watch of each exchange that
+  // has waited on its upstream for kWatchDelay.
+  void sweep();
 };
 
+// How often a worker checks deadlines, and so how late a timeout may fire.
+inline constexpr std::chrono::milliseconds kSweepInterval{100};
+// How long an exchange runs before its client socket is watched for a
+// disconnect. Short exchanges never pay for the watch.
+inline constexpr std::chrono::milliseconds kWatchDelay{100};
+
+class ClientWatch;
+
 // One client connection, registered with its worker while it lives.
+//
+// Timeouts are deadlines kept here rather than timers: arming one is a clock
+// read, and the worker's sweep cancels the socket's pending operation once
+// the deadline has passed. The operation then fails with
+// operation_aborted and deadline_expired tells it was a timeout.
 struct Connection {
+  using Clock = std::chrono::steady_clock;
+
   std::uint64_t id = 0;
   std::string peer;           // "ip:port"
   bool peer_is_loopback = false;
   bool idle = false;          // waiting for the next request head
   std::function<void()> close_socket;
+
+  Clock::time_point deadline = Clock::time_point::max();
+  boost::asio::ip::tcp::socket* deadline_socket = nullptr;
+  bool deadline_expired = false;
+  ClientWatch* watch = nullptr;  // set while an exchange is forwarded
+
+  // Bounds the next operations on `socket` to `limit` from now.
+  void arm_deadline(boost::asio::ip::tcp::socket& socket, config::Duration limit) {
+    deadline_socket = &socket;
+    deadline = Clock::now() + limit;
+    deadline_expired = false;
+  }
+  void disarm_deadline() {
+    deadline_socket = nullptr;
+    deadline = Clock::time_point::max();
+  }
 };
 
 // Process-wide connection id source.

@@ -8,12 +8,12 @@ namespace {
 
 // An idle upstream connection must have nothing to read. Readable means the
 // upstream closed it (EOF) or sent bytes that no request expects.
-bool still_usable(boost::beast::tcp_stream& stream) {
-  if (!stream.socket().is_open()) {
+bool still_usable(boost::asio::ip::tcp::socket& socket) {
+  if (!socket.is_open()) {
     return false;
   }
   pollfd descriptor{};
-  descriptor.fd = stream.socket().native_handle();
+  descriptor.fd = socket.native_handle();
   descriptor.events = POLLIN | POLLRDHUP;
   int ready = ::poll(&descriptor, 1, 0);
   return ready == 0;
@@ -27,7 +27,7 @@ constexpr std::chrono::seconds kMaxIdleAge{4};
 
 }  // namespace
 
-std::optional<boost::beast::tcp_stream> UpstreamPool::take(const std::string& key) {
+std::optional<boost::asio::ip::tcp::socket> UpstreamPool::take(const std::string& key) {
   auto found = idle_.find(key);
   if (found == idle_.end()) {
     return std::nullopt;
@@ -37,35 +37,34 @@ std::optional<boost::beast::tcp_stream> UpstreamPool::take(const std::string& ke
   while (!list.empty()) {
     Idle entry = std::move(list.back());
     list.pop_back();
-    if (now - entry.since < kMaxIdleAge && still_usable(entry.stream)) {
-      return std::move(entry.stream);
+    if (now - entry.since < kMaxIdleAge && still_usable(entry.socket)) {
+      return std::move(entry.socket);
     }
-    boost::beast::error_code ignored;
-    entry.stream.socket().close(ignored);
+    boost::system::error_code ignored;
+    entry.socket.close(ignored);
   }
   return std::nullopt;
 }
 
-void UpstreamPool::put(const std::string& key, boost::beast::tcp_stream stream,
+void UpstreamPool::put(const std::string& key, boost::asio::ip::tcp::socket socket,
                        std::size_t max_idle) {
   if (max_idle == 0) {
     return;
   }
   auto& list = idle_[key];
   while (list.size() >= max_idle) {
-    boost::beast::error_code ignored;
-    list.front().stream.socket().close(ignored);
+    boost::system::error_code ignored;
+    list.front().socket.close(ignored);
     list.pop_front();
   }
-  stream.expires_never();
-  list.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+  list.push_back(Idle{std::move(socket), std::chrono::steady_clock::now()});
 }
 
 void UpstreamPool::clear() {
   for (auto& [key, list] : idle_) {
     for (auto& entry : list) {
-      boost::beast::error_code ignored;
-      entry.stream.socket().close(ignored);
+      boost::system::error_code ignored;
+      entry.socket.close(ignored);
     }
   }
   idle_.clear();

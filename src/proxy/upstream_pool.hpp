@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace sanctum::proxy {
 
@@ -17,11 +17,11 @@ class UpstreamPool {
  public:
   // Takes an idle connection that the upstream has not closed meanwhile, or
   // returns nothing.
-  std::optional<boost::beast::tcp_stream> take(const std::string& key);
+  std::optional<boost::asio::ip::tcp::socket> take(const std::string& key);
 
-  // Keeps `stream` for reuse, unless `max_idle` connections to `key` are
+  // Keeps `socket` for reuse, unless `max_idle` connections to `key` are
   // already kept, in which case the oldest is closed.
-  void put(const std::string& key, boost::beast::tcp_stream stream, std::size_t max_idle);
+  void put(const std::string& key, boost::asio::ip::tcp::socket socket, std::size_t max_idle);
 
   // Closes every idle connection.
   void clear();
@@ -30,7 +30,7 @@ class UpstreamPool {
 
  private:
   struct Idle {
-    boost::beast::tcp_stream stream;
+    boost::asio::ip::tcp::socket socket;
     std::chrono::steady_clock::time_point since;
   };
   std::unordered_map<std::string, std::deque<Idle>> idle_;
