@@ -18,6 +18,7 @@
 #include "obs/log.hpp"
 #include "obs/status.hpp"
 #include "proxy/client_watch.hpp"
+#include "proxy/io.hpp"
 #include "tls/stream.hpp"
 
 namespace sanctum::proxy {
@@ -34,6 +35,8 @@ namespace {
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t kRelayBufferSize = 16 * 1024;
+// Beast reads at least 512 bytes, and as much as the buffer has room for.
+constexpr std::size_t kUpstreamReadSize = 8 * 1024;
 
 double millis_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -62,18 +65,6 @@ beast::error_code timed(Connection& connection, beast::error_code ec) {
   return ec;
 }
 
-// Waits until the client has sent something, without holding a read buffer
-// meanwhile.
-awaitable<beast::error_code> wait_readable(tcp::socket& stream) {
-  auto [ec] = co_await stream.async_wait(tcp::socket::wait_read, kUseTuple);
-  co_return ec;
-}
-
-awaitable<beast::error_code> wait_readable(tls::ServerStream& stream) {
-  auto [ec] = co_await stream.async_wait_readable(kUseTuple);
-  co_return ec;
-}
-
 // Result of one exchange, for the access log and the connection loop.
 struct Outcome {
   unsigned status = 0;
@@ -88,7 +79,7 @@ template <class Stream>
 awaitable<bool> send_response(Stream& stream, Peer& peer, sanctum::http::Response& response,
                               config::Duration limit) {
   peer.connection->arm_deadline(*peer.socket, limit);
-  auto [ec, n] = co_await http::async_write(stream, response, kUseTuple);
+  beast::error_code ec = co_await io::write_message(stream, response);
   peer.connection->disarm_deadline();
   co_return !ec;
 }
@@ -136,6 +127,9 @@ awaitable<beast::error_code> connect_upstream(tcp::socket& upstream, Connection&
   connection.disarm_deadline();
   if (!ec) {
     upstream.set_option(tcp::no_delay(true), ec);
+  }
+  if (!ec) {
+    upstream.non_blocking(true, ec);
   }
   co_return ec;
 }
@@ -226,7 +220,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   prepare_upstream_request(request, listener);
   Clock::time_point sent_at = Clock::now();
   std::optional<http::response_parser<http::buffer_body>> parser;
+  std::optional<io::TrackedSocket> reader;
   beast::flat_buffer upstream_buffer;
+  upstream_buffer.reserve(kUpstreamReadSize);
 
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
@@ -277,14 +273,26 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     upstream_ptr = &*upstream;
 
     connection.arm_deadline(*upstream, timeouts.request_body);
-    auto [wec, wn] = co_await http::async_write(*upstream, request, kUseTuple);
+    http::request_serializer<http::string_body> request_writer{request};
+    auto write_request = io::writing(*upstream, request_writer);
+    beast::error_code wec = io::now(write_request);
+    if (io::blocked(wec)) {
+      wec = co_await io::finish(*upstream, io::Want::write, write_request);
+    }
     wec = timed(connection, wec);
     parser.emplace();
     parser->body_limit(boost::none);
     parser->skip(head_request);
+    reader.emplace(*upstream);
     if (!wec) {
+      // The response cannot be there yet: wait before the first read.
+      reader->expect_wait();
       connection.arm_deadline(*upstream, timeouts.upstream_first_byte);
-      auto [rec, rn] = co_await http::async_read_header(*upstream, upstream_buffer, *parser, kUseTuple);
+      auto read_head = io::reading_header(*reader, upstream_buffer, *parser);
+      beast::error_code rec = io::now(read_head);
+      if (io::blocked(rec)) {
+        rec = co_await io::finish(*reader, io::Want::read, read_head);
+      }
       wec = timed(connection, rec);
     }
     if (!wec) {
@@ -333,7 +341,11 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   // bytes already read and leaves with them in one TLS record.
   if (!parser->is_done() && upstream_buffer.size() == 0) {
     connection.arm_deadline(*peer.socket, timeouts.stream_idle);
-    auto [hec, hn] = co_await http::async_write_header(client, serializer, kUseTuple);
+    auto write_head = io::writing_header(client, serializer);
+    beast::error_code hec = io::now(write_head);
+    if (io::blocked(hec)) {
+      hec = co_await io::finish(client, io::Want::write, write_head);
+    }
     if (hec) {
       out.outcome = "client-cancel";
       out.error = timed(connection, hec).message();
@@ -348,11 +360,16 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   } stream_gauge;
 
   char relay_buffer[kRelayBufferSize];
+  auto read_body = io::reading_some(*reader, upstream_buffer, *parser);
+  auto write_body = io::writing(client, serializer);
   while (!parser->is_done()) {
     parser->get().body().data = relay_buffer;
     parser->get().body().size = sizeof relay_buffer;
     connection.arm_deadline(*upstream, timeouts.stream_idle);
-    auto [rec, rn] = co_await http::async_read_some(*upstream, upstream_buffer, *parser, kUseTuple);
+    beast::error_code rec = io::now(read_body);
+    if (io::blocked(rec)) {
+      rec = co_await io::finish(*reader, io::Want::read, read_body);
+    }
     if (rec == http::error::need_buffer) {
       rec = {};
     }
@@ -363,7 +380,10 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       head.body().size = got;
       head.body().more = true;
       connection.arm_deadline(*peer.socket, timeouts.stream_idle);
-      auto [cec, cn] = co_await http::async_write(client, serializer, kUseTuple);
+      beast::error_code cec = io::now(write_body);
+      if (io::blocked(cec)) {
+        cec = co_await io::finish(client, io::Want::write, write_body);
+      }
       if (cec == http::error::need_buffer) {
         cec = {};
       }
@@ -399,7 +419,10 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   head.body().size = 0;
   head.body().more = false;
   connection.arm_deadline(*peer.socket, timeouts.stream_idle);
-  auto [fec, fn] = co_await http::async_write(client, serializer, kUseTuple);
+  beast::error_code fec = io::now(write_body);
+  if (io::blocked(fec)) {
+    fec = co_await io::finish(client, io::Want::write, write_body);
+  }
   if (fec && fec != http::error::need_buffer) {
     out.outcome = "client-cancel";
     out.error = timed(connection, fec).message();
@@ -537,12 +560,16 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       // Between requests the connection holds no read buffer.
       buffer.shrink_to_fit();
       connection.idle = true;
-      ec = timed(connection, co_await wait_readable(stream));
+      ec = timed(connection, co_await io::wait_readable(stream));
       connection.idle = false;
     }
     if (!ec) {
-      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kUseTuple);
-      ec = timed(connection, hec);
+      auto read_head = io::reading_header(stream, buffer, parser);
+      ec = io::now(read_head);
+      if (io::blocked(ec)) {
+        ec = co_await io::finish(stream, io::Want::read, read_head);
+      }
+      ec = timed(connection, ec);
     }
     connection.disarm_deadline();
     first = false;
@@ -611,11 +638,15 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     } else {
       if (request[http::field::expect] == "100-continue") {
         http::response<http::empty_body> proceed{http::status::continue_, 11};
-        co_await http::async_write(stream, proceed, kUseTuple);
+        co_await io::write_message(stream, proceed);
       }
       peer.connection->arm_deadline(*peer.socket, timeouts.request_body);
-      auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-      ec = timed(*peer.connection, bec);
+      auto read_body = io::reading(stream, buffer, parser);
+      ec = io::now(read_body);
+      if (io::blocked(ec)) {
+        ec = co_await io::finish(stream, io::Want::read, read_body);
+      }
+      ec = timed(*peer.connection, ec);
       peer.connection->disarm_deadline();
     }
     if (ec) {

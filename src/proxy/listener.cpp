@@ -266,12 +266,13 @@ awaitable<void> run_plain_connection(tcp::socket socket, tcp::endpoint remote,
   ConnectionScope scope(worker, remote);
   Connection& connection = scope.connection();
   connection.close_socket = socket_closer(socket);
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
   beast::flat_buffer buffer;
   Peer peer;
   peer.connection = &connection;
   peer.socket = &socket;
   co_await serve_requests(socket, buffer, listener, worker, peer);
-  beast::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_send, ignored);
 }
 

@@ -24,6 +24,8 @@ bool still_usable(boost::asio::ip::tcp::socket& socket) {
 // (uvicorn's default is 5 s), and a request sent on a connection the server
 // is closing fails.
 constexpr std::chrono::seconds kMaxIdleAge{4};
+// Connections idle for at least this long are checked with poll() first.
+constexpr std::chrono::milliseconds kCheckedAfter{500};
 
 }  // namespace
 
@@ -37,7 +39,11 @@ std::optional<boost::asio::ip::tcp::socket> UpstreamPool::take(const std::string
   while (!list.empty()) {
     Idle entry = std::move(list.back());
     list.pop_back();
-    if (now - entry.since < kMaxIdleAge && still_usable(entry.socket)) {
+    // A connection that was in use a moment ago is not checked: that would
+    // cost a system call per request, and a request on a connection the
+    // upstream has just closed is retried once on a new one.
+    auto age = now - entry.since;
+    if (age < kMaxIdleAge && (age < kCheckedAfter || still_usable(entry.socket))) {
       return std::move(entry.socket);
     }
     boost::system::error_code ignored;

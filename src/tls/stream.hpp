@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
 #include <openssl/ssl.h>
 
 namespace sanctum::tls {
@@ -20,16 +21,15 @@ namespace sanctum::tls {
 // only ones, and SSL_MODE_RELEASE_BUFFERS frees them whenever they are empty,
 // so an idle connection holds the SSL object and its session alone.
 //
-// The socket is non-blocking: each operation calls OpenSSL, and when OpenSSL
-// needs the socket to become readable or writable it waits for that with
-// socket::async_wait and tries again. A write of several buffers that fit one
-// TLS record is gathered into one record, so a response head and a small body
-// leave in one send.
+// The socket is non-blocking. Reads and writes are synchronous and fail with
+// would_block when OpenSSL needs the socket to become readable or writable,
+// so Beast's synchronous HTTP functions run on this stream and the caller
+// waits for the socket (see proxy/io.hpp) only when it must. The handshake
+// and the shutdown are asynchronous operations that do the waiting
+// themselves.
 //
-// Like every Asio I/O object it is not thread-safe: one read and one write
-// may be outstanding at a time, from the thread that runs its executor. No
-// operation has a timeout; closing or cancelling the socket ends it with an
-// error.
+// Like every Asio I/O object it is not thread-safe. No operation has a
+// timeout; closing or cancelling the socket ends a wait with an error.
 class ServerStream {
  public:
   using socket_type = boost::asio::ip::tcp::socket;
@@ -52,30 +52,54 @@ class ServerStream {
     return run<void(boost::system::error_code)>(HandshakeStep{}, std::forward<Token>(token));
   }
 
-  // Reads decrypted bytes into the first non-empty buffer. Completes with
-  // (error_code, bytes); a close_notify from the client gives
-  // boost::asio::error::eof, a close without one ssl::error::stream_truncated.
-  template <class MutableBuffers, class Token>
-  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return run<void(boost::system::error_code, std::size_t)>(ReadStep<MutableBuffers>{buffers},
-                                                             std::forward<Token>(token));
+  // Reads decrypted bytes into the first non-empty buffer, without
+  // waiting. When OpenSSL needs the socket first, fails with would_block,
+  // and wants_write() tells which readiness to wait for. A close_notify from
+  // the client gives boost::asio::error::eof, a close without one
+  // ssl::error::stream_truncated.
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers, boost::system::error_code& ec) {
+    std::size_t n = 0;
+    ec = {};
+    settle(read(first_non_empty(buffers), ec, n), ec);
+    return n;
+  }
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers& buffers) {
+    boost::system::error_code ec;
+    std::size_t n = read_some(buffers, ec);
+    if (ec) {
+      throw boost::system::system_error(ec);
+    }
+    return n;
   }
 
-  // Writes the start of `buffers` as TLS records. Completes with
-  // (error_code, bytes).
-  template <class ConstBuffers, class Token>
-  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return run<void(boost::system::error_code, std::size_t)>(WriteStep<ConstBuffers>{buffers},
-                                                             std::forward<Token>(token));
+  // Writes the start of `buffers` as TLS records, without waiting; fails
+  // like read_some. Several buffers that together fit one record are
+  // gathered into it, so a response head and a small body leave in one send.
+  template <class ConstBuffers>
+  std::size_t write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
+    std::size_t n = 0;
+    ec = {};
+    settle(write(gather(buffers), ec, n), ec);
+    return n;
+  }
+  template <class ConstBuffers>
+  std::size_t write_some(const ConstBuffers& buffers) {
+    boost::system::error_code ec;
+    std::size_t n = write_some(buffers, ec);
+    if (ec) {
+      throw boost::system::system_error(ec);
+    }
+    return n;
   }
 
-  // Completes with (error_code) once decrypted bytes are waiting or the
-  // socket is readable, without reading anything. A connection between
-  // requests waits here, so it holds no read buffer.
-  template <class Token>
-  auto async_wait_readable(Token&& token) {
-    return run<void(boost::system::error_code)>(ReadableStep{}, std::forward<Token>(token));
-  }
+  // After would_block: true when OpenSSL waits for the socket to accept
+  // bytes, false when it waits for bytes to arrive.
+  bool wants_write() const { return wants_write_; }
+
+  // True when OpenSSL holds received bytes not yet returned by read_some.
+  bool has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
 
   // Sends close_notify; does not wait for the client's. Completes with
   // (error_code).
@@ -91,34 +115,6 @@ class ServerStream {
   struct HandshakeStep {
     Next operator()(ServerStream& s, boost::system::error_code& ec, std::size_t&) const {
       return s.handshake(ec);
-    }
-  };
-  template <class Buffers>
-  struct ReadStep {
-    Buffers buffers;
-    Next operator()(ServerStream& s, boost::system::error_code& ec, std::size_t& n) const {
-      return s.read(first_non_empty(buffers), ec, n);
-    }
-  };
-  template <class Buffers>
-  struct WriteStep {
-    Buffers buffers;
-    Next operator()(ServerStream& s, boost::system::error_code& ec, std::size_t& n) const {
-      return s.write(gather(buffers), ec, n);
-    }
-  };
-  struct ReadableStep {
-    bool waited = false;
-    Next operator()(ServerStream& s, boost::system::error_code& ec, std::size_t&) {
-      if (!s.socket_.is_open()) {
-        ec = boost::asio::error::bad_descriptor;
-        return Next::done;
-      }
-      if (waited || SSL_has_pending(s.ssl_) == 1) {
-        return Next::done;
-      }
-      waited = true;
-      return Next::read;
     }
   };
   struct ShutdownStep {
@@ -224,6 +220,14 @@ class ServerStream {
     return {block, used};
   }
 
+  // Turns a pending socket wait into would_block.
+  void settle(Next next, boost::system::error_code& ec) {
+    if (next != Next::done) {
+      wants_write_ = next == Next::write;
+      ec = boost::asio::error::would_block;
+    }
+  }
+
   static constexpr std::size_t kRecordPayload = 16 * 1024;
   static unsigned char* gather_block();
 
@@ -236,6 +240,7 @@ class ServerStream {
 
   socket_type socket_;
   SSL* ssl_ = nullptr;
+  bool wants_write_ = false;
 };
 
 }  // namespace sanctum::tls
