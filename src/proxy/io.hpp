@@ -109,6 +109,7 @@ inline net::awaitable<error_code> wait_readable(tls::ServerStream& stream) {
   if (stream.has_pending()) {
     co_return error_code{};
   }
+  stream.release_buffers();
   co_return co_await io::wait(stream, Want::read);
 }
 
@@ -118,9 +119,13 @@ inline net::awaitable<error_code> wait_readable(tls::ServerStream& stream) {
 template <class Stream, class Attempt>
 net::awaitable<error_code> finish(Stream& stream, Want want, Attempt attempt) {
   for (;;) {
-    if (error_code wait_error = co_await io::wait(stream, wanted(stream, want)); wait_error) {
+    auto [wait_error] = co_await socket_of(stream).async_wait(
+        wanted(stream, want) == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
+        net::as_tuple(net::use_awaitable));
+    if (wait_error) {
       co_return wait_error;
     }
+    became_ready(stream);
     error_code ec;
     attempt(ec);
     if (!blocked(ec)) {

@@ -18,8 +18,8 @@ namespace sanctum::tls {
 // socket itself. boost::asio::ssl::stream puts a BIO pair and two fixed 17 KiB
 // vectors between OpenSSL and the socket, so every byte is copied twice and an
 // idle connection keeps about 68 KiB. Here OpenSSL's record buffers are the
-// only ones, and SSL_MODE_RELEASE_BUFFERS frees them whenever they are empty,
-// so an idle connection holds the SSL object and its session alone.
+// only ones, and they are freed whenever the connection waits for its next
+// request, so an idle connection keeps the SSL object and its session alone.
 //
 // The socket is non-blocking. Reads and writes are synchronous and fail with
 // would_block when OpenSSL needs the socket to become readable or writable,
@@ -97,6 +97,10 @@ class ServerStream {
   // After would_block: true when OpenSSL waits for the socket to accept
   // bytes, false when it waits for bytes to arrive.
   bool wants_write() const { return wants_write_; }
+
+  // Frees OpenSSL's read and write buffers unless they hold bytes; they are
+  // allocated again by the next read or write.
+  void release_buffers();
 
   // True when OpenSSL holds received bytes not yet returned by read_some.
   bool has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
