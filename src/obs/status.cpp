@@ -68,10 +68,12 @@ void GatewayStatus::record_upstream_check(const std::string& upstream, const Ups
   upstream_checks_[upstream] = check;
 }
 
-void GatewayStatus::record_exchange(const std::string& listener, const std::string& transport,
-                                    const std::string& client, unsigned status) {
+std::atomic<std::uint64_t>& GatewayStatus::exchange_counter(const std::string& listener,
+                                                            const std::string& transport,
+                                                            const std::string& client,
+                                                            unsigned status) {
   std::lock_guard lock(mutex_);
-  ++requests_[{listener, transport, client, status}];
+  return requests_[{listener, transport, client, status}];
 }
 
 void GatewayStatus::record_client_certificate(const std::string& name,
@@ -139,7 +141,8 @@ std::string GatewayStatus::to_prometheus() const {
     out += fmt::format(
         "sanctum_requests_total{{listener=\"{}\",transport=\"{}\",client=\"{}\",status=\"{}\"}} "
         "{}\n",
-        label_value(listener), label_value(transport), label_value(client), status, value);
+        label_value(listener), label_value(transport), label_value(client), status,
+        value.load(std::memory_order_relaxed));
   }
   out += "# TYPE sanctum_last_reload_timestamp_seconds gauge\n";
   out += fmt::format("sanctum_last_reload_timestamp_seconds {:.0f}\n", unix_seconds(last_reload_.time));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -42,10 +43,12 @@ class GatewayStatus {
   void record_reload(const ReloadStatus& reload, std::vector<CertExpiry> loaded);
   void record_upstream_check(const std::string& upstream, const UpstreamCheck& check);
 
-  // Counts one finished exchange by its labels, and remembers the client
-  // certificate's expiry when there is one.
-  void record_exchange(const std::string& listener, const std::string& transport,
-                       const std::string& client, unsigned status);
+  // The counter of finished exchanges with these labels. The reference
+  // stays valid for the life of the process, so a connection can keep it and
+  // count its next exchanges with one atomic increment, without the lock.
+  std::atomic<std::uint64_t>& exchange_counter(const std::string& listener,
+                                               const std::string& transport,
+                                               const std::string& client, unsigned status);
   void record_client_certificate(const std::string& name, const std::string& serial_hex,
                                  std::time_t not_after);
 
@@ -61,7 +64,8 @@ class GatewayStatus {
   ReloadStatus last_reload_;
   std::vector<CertExpiry> loaded_;
   std::map<std::string, UpstreamCheck> upstream_checks_;
-  std::map<std::tuple<std::string, std::string, std::string, unsigned>, std::uint64_t> requests_;
+  std::map<std::tuple<std::string, std::string, std::string, unsigned>, std::atomic<std::uint64_t>>
+      requests_;
   // Client certificates seen, by name: the newest serial and its expiry.
   std::map<std::string, CertExpiry> clients_;
 };

@@ -460,10 +460,28 @@ std::string path_without_query(std::string_view target) {
   return std::string(target.substr(0, target.find('?')));
 }
 
+// The request counter a connection used last, with its labels. Most
+// connections repeat the same transport and status, so counting an exchange
+// is usually one atomic increment.
+struct ExchangeTally {
+  std::string transport;
+  unsigned status = 0;
+  std::atomic<std::uint64_t>* counter = nullptr;
+
+  void count(const ListenerRuntime& listener, const obs::AccessRecord& record, unsigned result) {
+    if (counter == nullptr || status != result || transport != record.transport) {
+      counter = &obs::gateway_status().exchange_counter(listener.config.name, record.transport,
+                                                         record.client, result);
+      status = result;
+      transport = record.transport;
+    }
+    counter->fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Clock::time_point start,
-                  const Outcome& out) {
-  obs::gateway_status().record_exchange(listener.config.name, record.transport, record.client,
-                                        out.status);
+                  const Outcome& out, ExchangeTally& tally) {
+  tally.count(listener, record, out.status);
   if (listener.access_log == nullptr) {
     return;
   }
@@ -545,6 +563,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
   const auto& timeouts = listener.global->timeouts;
   const std::string& identity_header = listener.global->identity_header;
   bool first = true;
+  ExchangeTally tally;
 
   for (;;) {
     if (worker.draining) {
@@ -623,7 +642,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
                             "malformed HTTP request: " + ec.message(), "invalid_request_error",
                             "bad_request", version, timeouts.request_head);
       }
-      write_access(listener, record, start, out);
+      write_access(listener, record, start, out, tally);
       co_return;
     }
 
@@ -674,7 +693,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
                             "invalid_request_error", "bad_request", version,
                             timeouts.request_head);
       }
-      write_access(listener, record, start, out);
+      write_access(listener, record, start, out, tally);
       co_return;
     }
     record.bytes_in = request.body().size();
@@ -686,7 +705,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       co_await send_error(stream, peer, out, http::status::bad_request,
                           "request target must be a path starting with '/'",
                           "invalid_request_error", "bad_request", version, timeouts.request_head);
-      write_access(listener, record, start, out);
+      write_access(listener, record, start, out, tally);
       if (!out.keep_alive) {
         co_return;
       }
@@ -702,7 +721,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
         (request.method() == http::verb::get || request.method() == http::verb::head)) {
       record.transport = "mtls";
       co_await serve_gateway_endpoint(stream, listener, peer, record.path, version, out);
-      write_access(listener, record, start, out);
+      write_access(listener, record, start, out, tally);
       if (!out.keep_alive) {
         co_return;
       }
@@ -723,7 +742,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       co_await send_error(stream, peer, out, static_cast<http::status>(decision.status), decision.reason,
                           decision.status == 401 ? "authentication_error" : "permission_error",
                           decision.code, version, timeouts.request_head);
-      write_access(listener, record, start, out);
+      write_access(listener, record, start, out, tally);
       if (!out.keep_alive) {
         co_return;
       }
@@ -740,7 +759,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
 
     obs::counters().add(Counter::proxy_requests);
     out = co_await forward(stream, listener, worker, peer, request, version, out.keep_alive);
-    write_access(listener, record, start, out);
+    write_access(listener, record, start, out, tally);
     if (out.outcome != "complete") {
       obs::logger("proxy")->debug("[c{}] {} {} ended {}: {}", peer.connection->id,
                                   record.method, record.path, out.outcome, out.error);
