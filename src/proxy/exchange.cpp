@@ -554,217 +554,237 @@ awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& li
   }
 }
 
+
+// Reads one request, whose first bytes have arrived, and answers it. The
+// connection's deadline for the request head is already armed. Returns
+// whether the connection stays open for another request. Kept apart from
+// serve_requests() so that the parser and the access record exist only while
+// a request is in flight, not while the connection waits for the next one.
+template <class Stream>
+awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
+                          const ListenerRuntime& listener, Worker& worker, Peer& peer,
+                          ExchangeTally& tally) {
+  const auto& limits = listener.global->limits;
+  const auto& timeouts = listener.global->timeouts;
+  const std::string& identity_header = listener.global->identity_header;
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+  Connection& connection = *peer.connection;
+  auto read_head = io::reading_header(stream, buffer, parser);
+  beast::error_code ec = io::now(read_head);
+  if (io::blocked(ec)) {
+    ec = co_await io::finish(stream, io::Want::read, read_head);
+  }
+  ec = timed(connection, ec);
+  connection.disarm_deadline();
+
+  Clock::time_point start = Clock::now();
+  obs::AccessRecord record;
+  record.time = std::chrono::system_clock::now();
+  record.connection_id = peer.connection->id;
+  record.listener = listener.config.name;
+  record.peer = peer.connection->peer;
+  if (peer.identity) {
+    record.transport = "mtls";
+    record.client = peer.identity->display_name();
+    record.client_serial = peer.identity->serial_hex;
+  }
+  Outcome out;
+  out.keep_alive = false;
+  unsigned version = 11;
+
+  if (ec) {
+    // A keep-alive connection that stays silent is closed without a
+    // response; 408 is for a client that started a request and stalled.
+    if (is_disconnect(ec) || (ec == beast::error::timeout && buffer.size() == 0)) {
+      co_return false;
+    }
+    out.outcome = "rejected";
+    if (ec == beast::error::timeout) {
+      obs::counters().add(Counter::http_request_timeout);
+      co_await send_error(stream, peer, out, http::status::request_timeout,
+                          fmt::format("request head not received within {}",
+                                      seconds_text(timeouts.request_head)),
+                          "invalid_request_error", "request_timeout", version,
+                          timeouts.request_head);
+    } else if (ec == http::error::body_limit) {
+      // Beast compares Content-Length with the body limit as soon as the
+      // head is parsed.
+      obs::counters().add(Counter::http_body_too_large);
+      co_await send_error(stream, peer, out, http::status::payload_too_large,
+                          fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                          "invalid_request_error", "body_too_large", version,
+                          timeouts.request_head);
+    } else if (ec == http::error::header_limit) {
+      obs::counters().add(Counter::http_header_too_large);
+      co_await send_error(stream, peer, out, http::status::request_header_fields_too_large,
+                          fmt::format("request headers exceed {} bytes", limits.max_header_bytes),
+                          "invalid_request_error", "headers_too_large", version,
+                          timeouts.request_head);
+    } else {
+      obs::counters().add(Counter::http_bad_request);
+      co_await send_error(stream, peer, out, http::status::bad_request,
+                          "malformed HTTP request: " + ec.message(), "invalid_request_error",
+                          "bad_request", version, timeouts.request_head);
+    }
+    write_access(listener, record, start, out, tally);
+    co_return false;
+  }
+
+  auto& request = parser.get();
+  version = request.version();
+  record.method = std::string(request.method_string());
+  record.path = path_without_query(request.target());
+  bool keep_alive = request.keep_alive();
+
+  if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
+    ec = http::error::body_limit;
+  } else {
+    if (request[http::field::expect] == "100-continue") {
+      http::response<http::empty_body> proceed{http::status::continue_, 11};
+      co_await io::write_message(stream, proceed);
+    }
+    peer.connection->arm_deadline(*peer.socket, timeouts.request_body);
+    auto read_body = io::reading(stream, buffer, parser);
+    ec = io::now(read_body);
+    if (io::blocked(ec)) {
+      ec = co_await io::finish(stream, io::Want::read, read_body);
+    }
+    ec = timed(*peer.connection, ec);
+    peer.connection->disarm_deadline();
+  }
+  if (ec) {
+    if (is_disconnect(ec)) {
+      co_return false;
+    }
+    out.outcome = "rejected";
+    if (ec == http::error::body_limit) {
+      obs::counters().add(Counter::http_body_too_large);
+      co_await send_error(stream, peer, out, http::status::payload_too_large,
+                          fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                          "invalid_request_error", "body_too_large", version,
+                          timeouts.request_head);
+    } else if (ec == beast::error::timeout) {
+      obs::counters().add(Counter::http_request_timeout);
+      co_await send_error(stream, peer, out, http::status::request_timeout,
+                          fmt::format("request body not received within {}",
+                                      seconds_text(timeouts.request_body)),
+                          "invalid_request_error", "request_timeout", version,
+                          timeouts.request_head);
+    } else {
+      obs::counters().add(Counter::http_bad_request);
+      co_await send_error(stream, peer, out, http::status::bad_request,
+                          "malformed HTTP request body: " + ec.message(),
+                          "invalid_request_error", "bad_request", version,
+                          timeouts.request_head);
+    }
+    write_access(listener, record, start, out, tally);
+    co_return false;
+  }
+  record.bytes_in = request.body().size();
+  out.keep_alive = keep_alive && !worker.draining;
+
+  if (!sanctum::http::is_origin_form(request.target())) {
+    obs::counters().add(Counter::http_bad_request);
+    out.outcome = "rejected";
+    co_await send_error(stream, peer, out, http::status::bad_request,
+                        "request target must be a path starting with '/'",
+                        "invalid_request_error", "bad_request", version, timeouts.request_head);
+    write_access(listener, record, start, out, tally);
+    if (!out.keep_alive) {
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // The identity header is set by the gateway alone: whatever a client
+  // sent under that name is dropped before the policy runs.
+  if (!identity_header.empty()) {
+    request.erase(identity_header);
+  }
+  if (peer.identity && is_gateway_endpoint(record.path) &&
+      (request.method() == http::verb::get || request.method() == http::verb::head)) {
+    record.transport = "mtls";
+    co_await serve_gateway_endpoint(stream, listener, peer, record.path, version, out);
+    write_access(listener, record, start, out, tally);
+    if (!out.keep_alive) {
+      co_return false;
+    }
+    co_return true;
+  }
+  auth::Policy policy{listener.config.auth, &listener.config.allow,
+                      listener.config.loopback_bypass, listener.bearer_token};
+  auth::RequestFacts facts{peer.identity ? &*peer.identity : nullptr,
+                           peer.connection->peer_is_loopback,
+                           request[http::field::authorization], request[http::field::origin],
+                           request[http::field::host]};
+  auth::Decision decision = auth::decide(policy, facts);
+  record.transport = decision.transport;
+  if (!decision.allowed) {
+    obs::counters().add(Counter::auth_denied);
+    log_denial(peer, listener, decision);
+    out.outcome = "rejected";
+    co_await send_error(stream, peer, out, static_cast<http::status>(decision.status), decision.reason,
+                        decision.status == 401 ? "authentication_error" : "permission_error",
+                        decision.code, version, timeouts.request_head);
+    write_access(listener, record, start, out, tally);
+    if (!out.keep_alive) {
+      co_return false;
+    }
+    co_return true;
+  }
+  if (listener.config.auth == config::AuthMode::bearer) {
+    // The bearer token authenticates the client to the gateway only, so it
+    // is not forwarded to the model server.
+    request.erase(http::field::authorization);
+  }
+  if (peer.identity && !identity_header.empty()) {
+    request.set(identity_header, peer.identity->display_name());
+  }
+
+  obs::counters().add(Counter::proxy_requests);
+  out = co_await forward(stream, listener, worker, peer, request, version, out.keep_alive);
+  write_access(listener, record, start, out, tally);
+  if (out.outcome != "complete") {
+    obs::logger("proxy")->debug("[c{}] {} {} ended {}: {}", peer.connection->id,
+                                record.method, record.path, out.outcome, out.error);
+  }
+  if (!out.keep_alive) {
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace
 
 template <class Stream>
 awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
                                const ListenerRuntime& listener, Worker& worker, Peer& peer) {
-  const auto& limits = listener.global->limits;
   const auto& timeouts = listener.global->timeouts;
-  const std::string& identity_header = listener.global->identity_header;
+  Connection& connection = *peer.connection;
   bool first = true;
   ExchangeTally tally;
-
   for (;;) {
     if (worker.draining) {
       co_return;
     }
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
-    Connection& connection = *peer.connection;
     connection.arm_deadline(*peer.socket, first ? timeouts.request_head : timeouts.keepalive_idle);
-    beast::error_code ec;
+    first = false;
     if (buffer.size() == 0) {
-      // Between requests the connection holds no read buffer.
+      // Between requests the connection holds no read buffer. A client
+      // that stays silent until the deadline, or leaves, is closed without
+      // a response.
       buffer.shrink_to_fit();
       connection.idle = true;
-      ec = timed(connection, co_await io::wait_readable(stream));
+      beast::error_code ec = co_await io::wait_readable(stream);
       connection.idle = false;
-    }
-    if (!ec) {
-      auto read_head = io::reading_header(stream, buffer, parser);
-      ec = io::now(read_head);
-      if (io::blocked(ec)) {
-        ec = co_await io::finish(stream, io::Want::read, read_head);
-      }
-      ec = timed(connection, ec);
-    }
-    connection.disarm_deadline();
-    first = false;
-
-    Clock::time_point start = Clock::now();
-    obs::AccessRecord record;
-    record.time = std::chrono::system_clock::now();
-    record.connection_id = peer.connection->id;
-    record.listener = listener.config.name;
-    record.peer = peer.connection->peer;
-    if (peer.identity) {
-      record.transport = "mtls";
-      record.client = peer.identity->display_name();
-      record.client_serial = peer.identity->serial_hex;
-    }
-    Outcome out;
-    out.keep_alive = false;
-    unsigned version = 11;
-
-    if (ec) {
-      // A keep-alive connection that stays silent is closed without a
-      // response; 408 is for a client that started a request and stalled.
-      if (is_disconnect(ec) || (ec == beast::error::timeout && buffer.size() == 0)) {
+      if (ec) {
+        connection.disarm_deadline();
         co_return;
       }
-      out.outcome = "rejected";
-      if (ec == beast::error::timeout) {
-        obs::counters().add(Counter::http_request_timeout);
-        co_await send_error(stream, peer, out, http::status::request_timeout,
-                            fmt::format("request head not received within {}",
-                                        seconds_text(timeouts.request_head)),
-                            "invalid_request_error", "request_timeout", version,
-                            timeouts.request_head);
-      } else if (ec == http::error::body_limit) {
-        // Beast compares Content-Length with the body limit as soon as the
-        // head is parsed.
-        obs::counters().add(Counter::http_body_too_large);
-        co_await send_error(stream, peer, out, http::status::payload_too_large,
-                            fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
-                            "invalid_request_error", "body_too_large", version,
-                            timeouts.request_head);
-      } else if (ec == http::error::header_limit) {
-        obs::counters().add(Counter::http_header_too_large);
-        co_await send_error(stream, peer, out, http::status::request_header_fields_too_large,
-                            fmt::format("request headers exceed {} bytes", limits.max_header_bytes),
-                            "invalid_request_error", "headers_too_large", version,
-                            timeouts.request_head);
-      } else {
-        obs::counters().add(Counter::http_bad_request);
-        co_await send_error(stream, peer, out, http::status::bad_request,
-                            "malformed HTTP request: " + ec.message(), "invalid_request_error",
-                            "bad_request", version, timeouts.request_head);
-      }
-      write_access(listener, record, start, out, tally);
-      co_return;
     }
-
-    auto& request = parser.get();
-    version = request.version();
-    record.method = std::string(request.method_string());
-    record.path = path_without_query(request.target());
-    bool keep_alive = request.keep_alive();
-
-    if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
-      ec = http::error::body_limit;
-    } else {
-      if (request[http::field::expect] == "100-continue") {
-        http::response<http::empty_body> proceed{http::status::continue_, 11};
-        co_await io::write_message(stream, proceed);
-      }
-      peer.connection->arm_deadline(*peer.socket, timeouts.request_body);
-      auto read_body = io::reading(stream, buffer, parser);
-      ec = io::now(read_body);
-      if (io::blocked(ec)) {
-        ec = co_await io::finish(stream, io::Want::read, read_body);
-      }
-      ec = timed(*peer.connection, ec);
-      peer.connection->disarm_deadline();
-    }
-    if (ec) {
-      if (is_disconnect(ec)) {
-        co_return;
-      }
-      out.outcome = "rejected";
-      if (ec == http::error::body_limit) {
-        obs::counters().add(Counter::http_body_too_large);
-        co_await send_error(stream, peer, out, http::status::payload_too_large,
-                            fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
-                            "invalid_request_error", "body_too_large", version,
-                            timeouts.request_head);
-      } else if (ec == beast::error::timeout) {
-        obs::counters().add(Counter::http_request_timeout);
-        co_await send_error(stream, peer, out, http::status::request_timeout,
-                            fmt::format("request body not received within {}",
-                                        seconds_text(timeouts.request_body)),
-                            "invalid_request_error", "request_timeout", version,
-                            timeouts.request_head);
-      } else {
-        obs::counters().add(Counter::http_bad_request);
-        co_await send_error(stream, peer, out, http::status::bad_request,
-                            "malformed HTTP request body: " + ec.message(),
-                            "invalid_request_error", "bad_request", version,
-                            timeouts.request_head);
-      }
-      write_access(listener, record, start, out, tally);
-      co_return;
-    }
-    record.bytes_in = request.body().size();
-    out.keep_alive = keep_alive && !worker.draining;
-
-    if (!sanctum::http::is_origin_form(request.target())) {
-      obs::counters().add(Counter::http_bad_request);
-      out.outcome = "rejected";
-      co_await send_error(stream, peer, out, http::status::bad_request,
-                          "request target must be a path starting with '/'",
-                          "invalid_request_error", "bad_request", version, timeouts.request_head);
-      write_access(listener, record, start, out, tally);
-      if (!out.keep_alive) {
-        co_return;
-      }
-      continue;
-    }
-
-    // The identity header is set by the gateway alone: whatever a client
-    // sent under that name is dropped before the policy runs.
-    if (!identity_header.empty()) {
-      request.erase(identity_header);
-    }
-    if (peer.identity && is_gateway_endpoint(record.path) &&
-        (request.method() == http::verb::get || request.method() == http::verb::head)) {
-      record.transport = "mtls";
-      co_await serve_gateway_endpoint(stream, listener, peer, record.path, version, out);
-      write_access(listener, record, start, out, tally);
-      if (!out.keep_alive) {
-        co_return;
-      }
-      continue;
-    }
-    auth::Policy policy{listener.config.auth, &listener.config.allow,
-                        listener.config.loopback_bypass, listener.bearer_token};
-    auth::RequestFacts facts{peer.identity ? &*peer.identity : nullptr,
-                             peer.connection->peer_is_loopback,
-                             request[http::field::authorization], request[http::field::origin],
-                             request[http::field::host]};
-    auth::Decision decision = auth::decide(policy, facts);
-    record.transport = decision.transport;
-    if (!decision.allowed) {
-      obs::counters().add(Counter::auth_denied);
-      log_denial(peer, listener, decision);
-      out.outcome = "rejected";
-      co_await send_error(stream, peer, out, static_cast<http::status>(decision.status), decision.reason,
-                          decision.status == 401 ? "authentication_error" : "permission_error",
-                          decision.code, version, timeouts.request_head);
-      write_access(listener, record, start, out, tally);
-      if (!out.keep_alive) {
-        co_return;
-      }
-      continue;
-    }
-    if (listener.config.auth == config::AuthMode::bearer) {
-      // The bearer token authenticates the client to the gateway only, so it
-      // is not forwarded to the model server.
-      request.erase(http::field::authorization);
-    }
-    if (peer.identity && !identity_header.empty()) {
-      request.set(identity_header, peer.identity->display_name());
-    }
-
-    obs::counters().add(Counter::proxy_requests);
-    out = co_await forward(stream, listener, worker, peer, request, version, out.keep_alive);
-    write_access(listener, record, start, out, tally);
-    if (out.outcome != "complete") {
-      obs::logger("proxy")->debug("[c{}] {} {} ended {}: {}", peer.connection->id,
-                                  record.method, record.path, out.outcome, out.error);
-    }
-    if (!out.keep_alive) {
+    if (!co_await serve_one(stream, buffer, listener, worker, peer, tally)) {
       co_return;
     }
   }
