@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,6 +47,8 @@ struct Worker {
   bool draining = false;
   boost::asio::steady_timer sweep_timer;
   bool sweeping = false;
+  // Free 16 KiB blocks for relaying response bodies.
+  std::vector<std::unique_ptr<char[]>> relay_buffers;
 
   // Marks the worker as draining and closes every connection that waits
   // between requests. Connections in an exchange close after it.
