@@ -53,12 +53,14 @@ enum Counter : int {
   kSendto,
   kSendmsg,
   kEpollWait,
+  kEpollCtl,
   kCount
 };
 
 constexpr const char* kNames[kCount] = {
     "malloc", "calloc", "realloc", "aligned", "free",    "read",    "readv",   "recv",
-    "recvfrom", "recvmsg", "write", "writev", "send", "sendto", "sendmsg", "epoll_wait"};
+    "recvfrom", "recvmsg", "write", "writev", "send", "sendto", "sendmsg", "epoll_wait",
+    "epoll_ctl"};
 
 std::atomic<std::uint64_t> counters[kCount];
 
@@ -251,6 +253,12 @@ int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout) {
   static auto real = next<int (*)(int, struct epoll_event*, int, int)>("epoll_wait");
   count(kEpollWait);
   return real(epfd, events, max, timeout);
+}
+
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
+  static auto real = next<int (*)(int, int, int, struct epoll_event*)>("epoll_ctl");
+  count(kEpollCtl);
+  return real(epfd, op, fd, event);
 }
 
 }  // extern "C"

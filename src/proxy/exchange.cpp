@@ -129,6 +129,17 @@ awaitable<beast::error_code> connect_upstream(tcp::socket& upstream, Connection&
     upstream.set_option(tcp::no_delay(true), ec);
   }
   if (!ec) {
+    // The connect left EPOLLOUT in the socket's epoll registration, so every
+    // later wait for readability would also report the idle socket as
+    // writable and wake the worker once more. Registering the descriptor
+    // afresh leaves it out.
+    tcp protocol = upstream.local_endpoint(ec).protocol();
+    auto descriptor = ec ? -1 : upstream.release(ec);
+    if (!ec) {
+      upstream.assign(protocol, descriptor, ec);
+    }
+  }
+  if (!ec) {
     upstream.non_blocking(true, ec);
   }
   co_return ec;
