@@ -246,6 +246,26 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
   return {};
 }
 
+// Turns session resumption on or off. A ticket contains the whole session,
+// client certificate included, serialised and encrypted on every full
+// handshake, which costs a large share of the handshake's CPU time. Without
+// tickets and without the session cache no session can be resumed, so every
+// connection verifies the client certificate against the current CA and CRL.
+void set_session_resumption(SSL_CTX* ctx, bool tickets) {
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
+  if (!tickets) {
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return;
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: each ticket
+  // costs an encryption on the server, and clients of a gateway resume one
+  // connection at a time.
+  SSL_CTX_set_num_tickets(ctx, 1);
+}
+
 }  // namespace
 
 std::string drain_openssl_errors() {
@@ -287,12 +307,8 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
   if (auto r = set_revocation(ctx, config, *material); !r) {
     return r.error();
   }
-  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: each ticket
-  // costs an encryption on the server, and clients of a gateway resume one
-  // connection at a time.
-  SSL_CTX_set_num_tickets(ctx, 1);
+  set_session_resumption(ctx, config.session_tickets);
+  material->session_tickets = config.session_tickets;
   material->loaded_at = std::chrono::system_clock::now();
   return material;
 }

@@ -35,6 +35,7 @@ struct TlsMaterial {
   std::time_t crl_next_update = 0;  // 0 when no CRL is loaded
   bool crl_expired = false;         // a CRL in the file is past its nextUpdate
   std::size_t revoked_count = 0;
+  bool session_tickets = false;     // tls.session_tickets: resumption offered
   std::chrono::system_clock::time_point loaded_at;
 };
 
@@ -42,9 +43,10 @@ struct TlsMaterial {
 // client certificate required and verified against `config.client_ca_file`
 // (validity dates, chain, clientAuth extended key usage present, CRL when
 // configured). The error names the file at fault and what is wrong with it.
-// Each call creates a fresh SSL_CTX, and so fresh session-ticket keys: a
-// session from before a reload cannot be resumed after it, and every client
-// is verified again against the new CA and CRL.
+// Session resumption follows `config.session_tickets`. When it is on, each
+// call creates a fresh SSL_CTX, and so fresh session-ticket keys: a session
+// from before a reload cannot be resumed after it, and every client is
+// verified again against the new CA and CRL.
 Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& config);
 
 // Holds the current TLS material; reloads swap it. Thread-safe.
