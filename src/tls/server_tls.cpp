@@ -230,6 +230,23 @@ Result<std::vector<LoadedCert>> set_client_trust(SSL_CTX* ctx, const config::Tls
   return loaded;
 }
 
+// Fixes the chain that the server sends after its own certificate. When
+// tls.cert contains only that certificate, OpenSSL would otherwise build the
+// chain from the client CA store in every handshake, and verify the server
+// certificate's signature each time. Here it is built once from the same
+// store, without the self-signed root, which every client already has. A
+// chain that cannot be completed keeps the certificates found.
+void set_server_chain(SSL_CTX* ctx) {
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(ctx, &chain);
+  if (chain == nullptr || sk_X509_num(chain) == 0) {
+    SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                      SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+    ERR_clear_error();
+  }
+  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+}
+
 // Loads every CRL in the file, checks that each one whose issuer is in the
 // client CA bundle is signed by that CA, and stores the revoked serials in a
 // RevocationSet that verify_client_callback() reads. The signatures are
@@ -366,6 +383,7 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
     return cas.error();
   }
   material->client_cas = std::move(*cas);
+  set_server_chain(ctx);
   if (auto r = set_revocation(ctx, config, *material); !r) {
     return r.error();
   }
