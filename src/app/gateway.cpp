@@ -110,12 +110,14 @@ void log_material(const tls::TlsMaterial& material, const char* verb) {
                        ca.serial_hex, date_text(ca.not_after));
   }
   obs::logger("reload")->info(
-      "{} TLS material: server certificate serial {} expires {}; client CAs: {}; CRL: {}", verb,
-      material.server.serial_hex, date_text(material.server.not_after), cas,
+      "{} TLS material: server certificate serial {} expires {}; client CAs: {}; CRL: {}; "
+      "session tickets: {}",
+      verb, material.server.serial_hex, date_text(material.server.not_after), cas,
       material.crl_next_update == 0
           ? std::string("none")
           : fmt::format("{} revoked, next update {}", material.revoked_count,
-                        date_text(material.crl_next_update)));
+                        date_text(material.crl_next_update)),
+      material.session_tickets ? "on" : "off");
 }
 
 // The modification stamp of every file the TLS material comes from, so a
@@ -454,11 +456,14 @@ int check_gateway(config::Config config) {
   if (auto r = check_problems(config); !r) {
     return fail(r.error().message);
   }
+  std::string tls_summary;
   if (has_tls_listener(config)) {
     auto material = tls::build_server_tls(config.tls);
     if (!material) {
       return fail("sanctum: " + material.error().message);
     }
+    tls_summary = fmt::format("; TLS session tickets {}",
+                              (*material)->session_tickets ? "on" : "off");
   }
   for (const auto& listener : config.listeners) {
     if (listener.auth == config::AuthMode::bearer) {
@@ -469,8 +474,8 @@ int check_gateway(config::Config config) {
     }
   }
   std::string where = config.source_file.empty() ? "flags" : config.source_file.string();
-  std::cout << fmt::format("configuration OK ({}): {} listener(s)\n", where,
-                           config.listeners.size());
+  std::cout << fmt::format("configuration OK ({}): {} listener(s){}\n", where,
+                           config.listeners.size(), tls_summary);
   return 0;
 }
 

@@ -63,8 +63,8 @@ Result<config::Config> build_config(ServeOptions& options) {
   if (!options.config_file.empty()) {
     if (config::has_listener_flags(options.flags)) {
       return make_error(
-          "--listen, --cert, --key, --client-ca, --crl, --upstream, --allow and "
-          "--auth-token-file describe a listener and cannot be combined with --config; "
+          "--listen, --cert, --key, --client-ca, --crl, --session-tickets, --upstream, --allow "
+          "and --auth-token-file describe a listener and cannot be combined with --config; "
           "put them in a [[listener]] or [tls] table of the file");
     }
     built = config::load(options.config_file, problems);
@@ -166,6 +166,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                     "Certificate revocation list, PEM (default: crl.pem in the CA state folder "
                     "when it exists)")
       ->type_name("FILE");
+  serve->add_flag("--session-tickets", f.session_tickets,
+                  "Issue TLS session tickets so clients can resume without a full handshake "
+                  "(default off: every connection makes a full handshake)");
   serve->add_option("--upstream", f.upstream,
                     "Model server URL http://HOST:PORT[/PREFIX], or `echo` for the built-in "
                     "diagnostic model (environment: SANCTUM_UPSTREAM)")

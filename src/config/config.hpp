@@ -56,6 +56,11 @@ struct TlsConfig {
   std::filesystem::path key_file;        // server private key, PEM
   std::filesystem::path client_ca_file;  // CA bundle client certificates must chain to
   std::filesystem::path crl_file;        // optional CRL, PEM; empty = no revocation check
+  // Issue TLS 1.3 session tickets and keep TLS 1.2 session IDs, so clients
+  // can resume a session without a full handshake. Off by default: every
+  // connection then verifies the client certificate against the current CA
+  // and CRL, and a full handshake issues no ticket.
+  bool session_tickets = false;
 };
 
 struct ListenerConfig {

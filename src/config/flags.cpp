@@ -58,8 +58,8 @@ ListenerConfig listener_from_flags(const ServeFlags& flags, std::vector<Problem>
 
 bool has_listener_flags(const ServeFlags& flags) {
   return !flags.listen.empty() || !flags.cert.empty() || !flags.key.empty() ||
-         !flags.client_ca.empty() || !flags.crl.empty() || !flags.upstream.empty() ||
-         !flags.allow.empty() || !flags.auth_token_file.empty();
+         !flags.client_ca.empty() || !flags.crl.empty() || flags.session_tickets ||
+         !flags.upstream.empty() || !flags.allow.empty() || !flags.auth_token_file.empty();
 }
 
 void apply_overrides(const ServeFlags& flags, Config& config) {
@@ -77,11 +77,12 @@ void apply_overrides(const ServeFlags& flags, Config& config) {
 Result<Config> config_from_flags(const ServeFlags& flags, std::vector<Problem>& problems) {
   const std::size_t problems_before = problems.size();
   bool tls_flags = !flags.cert.empty() || !flags.key.empty() || !flags.client_ca.empty() ||
-                   !flags.crl.empty() || !flags.allow.empty();
+                   !flags.crl.empty() || flags.session_tickets || !flags.allow.empty();
   if (!flags.auth_token_file.empty() && tls_flags) {
     report(problems, "--auth-token-file",
-           "makes a plain bearer listener, which takes no --cert, --key, --client-ca, --crl "
-           "or --allow: drop those flags, or drop --auth-token-file for an mTLS listener");
+           "makes a plain bearer listener, which takes no --cert, --key, --client-ca, --crl, "
+           "--session-tickets or --allow: drop those flags, or drop --auth-token-file for an "
+           "mTLS listener");
   }
 
   Config config;
@@ -89,6 +90,7 @@ Result<Config> config_from_flags(const ServeFlags& flags, std::vector<Problem>& 
   config.tls.key_file = absolute_or_empty(flags.key);
   config.tls.client_ca_file = absolute_or_empty(flags.client_ca);
   config.tls.crl_file = absolute_or_empty(flags.crl);
+  config.tls.session_tickets = flags.session_tickets;
   config.listeners.push_back(listener_from_flags(flags, problems));
   apply_overrides(flags, config);
 

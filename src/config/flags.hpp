@@ -16,6 +16,7 @@ struct ServeFlags {
   std::string key;                        // --key FILE
   std::string client_ca;                  // --client-ca FILE
   std::string crl;                        // --crl FILE
+  bool session_tickets = false;           // --session-tickets
   std::string upstream;                   // --upstream URL|echo
   std::vector<std::string> allow;         // --allow NAME, repeatable
   std::string auth_token_file;            // --auth-token-file FILE

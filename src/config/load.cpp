@@ -23,6 +23,7 @@ void read_tls(TableReader& reader, TlsConfig& tls) {
   reader.read_path("key", tls.key_file);
   reader.read_path("client_ca", tls.client_ca_file);
   reader.read_path("crl", tls.crl_file);
+  reader.read_bool("session_tickets", tls.session_tickets);
 }
 
 void read_timeouts(TableReader& reader, Timeouts& timeouts) {

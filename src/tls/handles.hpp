@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace sanctum::tls {
 
@@ -15,6 +16,9 @@ struct BioFree {
 };
 struct X509Free {
   void operator()(X509* p) const { X509_free(p); }
+};
+struct X509NameFree {
+  void operator()(X509_NAME* p) const { X509_NAME_free(p); }
 };
 struct X509CrlFree {
   void operator()(X509_CRL* p) const { X509_CRL_free(p); }
@@ -31,6 +35,7 @@ struct GeneralNamesFree {
 
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
+using X509NamePtr = std::unique_ptr<X509_NAME, X509NameFree>;
 using X509CrlPtr = std::unique_ptr<X509_CRL, X509CrlFree>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;

@@ -10,6 +10,7 @@
 
 #include "tls/handles.hpp"
 #include "tls/identity.hpp"
+#include "tls/revocation.hpp"
 #include "util/fs.hpp"
 
 namespace sanctum::tls {
@@ -25,13 +26,15 @@ constexpr const char* kTls12Ciphers =
 
 constexpr unsigned char kSessionIdContext[] = "sanctum";
 
-std::string subject_of(X509* cert) {
+std::string name_text(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(length));
 }
+
+std::string subject_of(X509* cert) { return name_text(X509_get_subject_name(cert)); }
 
 LoadedCert describe(X509* cert) {
   return LoadedCert{subject_of(cert), serial_hex(cert), not_after_of(cert)};
@@ -66,26 +69,69 @@ Result<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path
   return certs;
 }
 
-// Requires the clientAuth extended key usage on the client's own certificate.
-// OpenSSL's purpose check accepts a certificate without any extended key
-// usage. The gateway rejects it, so a server or CA certificate cannot pass as
-// a client.
+using RevocationSlot = std::shared_ptr<const RevocationSet>;
+
+void free_revocation_slot(void*, void* slot, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<RevocationSlot*>(slot);
+}
+
+// Index of the SSL_CTX ex_data slot that points to the context's revocation
+// set. The slot stores a heap-allocated RevocationSlot, which OpenSSL frees
+// with the context, so the set lives as long as any SSL object that uses it.
+int revocation_slot_index() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_revocation_slot);
+  return index;
+}
+
+const RevocationSet* revocation_set_of(X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) {
+    return nullptr;
+  }
+  auto* slot =
+      static_cast<RevocationSlot*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), revocation_slot_index()));
+  return slot != nullptr ? slot->get() : nullptr;
+}
+
+// Returns X509_V_ERR_CERT_REVOKED when a loaded CRL lists `cert`, and
+// X509_V_ERR_UNABLE_TO_GET_CRL when `cert` is the client's own certificate
+// (depth 0) and no CRL from its issuer was loaded. A self-signed certificate
+// is the trust anchor from tls.client_ca, which no CRL covers.
+int revocation_error(X509_STORE_CTX* store, X509* cert, int depth) {
+  const RevocationSet* revocations = revocation_set_of(store);
+  if (revocations == nullptr || (X509_get_extension_flags(cert) & EXFLAG_SS) != 0) {
+    return X509_V_OK;
+  }
+  if (revocations->is_revoked(cert)) {
+    return X509_V_ERR_CERT_REVOKED;
+  }
+  if (depth == 0 && !revocations->has_crl_for(cert)) {
+    return X509_V_ERR_UNABLE_TO_GET_CRL;
+  }
+  return X509_V_OK;
+}
+
+// Checks revocation at every depth of the client's chain and requires the
+// clientAuth extended key usage on the client's own certificate. OpenSSL
+// calls it once per depth, from the trust anchor down to the client's
+// certificate. OpenSSL's purpose check accepts a certificate without any
+// extended key usage. The gateway rejects it, so a server or CA certificate
+// cannot pass as a client.
 int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
   if (preverify_ok == 0) {
-    // The CRL is a local file that sanctum's own CA writes: past its
-    // nextUpdate it still lists every revocation made, so the gateway keeps
-    // enforcing it instead of refusing every client. Loading it logs a
-    // warning with the fix.
-    if (X509_STORE_CTX_get_error(store) == X509_V_ERR_CRL_HAS_EXPIRED) {
-      X509_STORE_CTX_set_error(store, X509_V_OK);
-      return 1;
-    }
     return 0;
   }
-  if (X509_STORE_CTX_get_error_depth(store) != 0) {
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  int depth = X509_STORE_CTX_get_error_depth(store);
+  if (int error = revocation_error(store, cert, depth); error != X509_V_OK) {
+    X509_STORE_CTX_set_error(store, error);
+    return 0;
+  }
+  if (depth != 0) {
     return 1;
   }
-  X509* cert = X509_STORE_CTX_get_current_cert(store);
   uint32_t usage = X509_get_extended_key_usage(cert);
   if (usage == UINT32_MAX || (usage & XKU_SSL_CLIENT) == 0) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
@@ -184,9 +230,27 @@ Result<std::vector<LoadedCert>> set_client_trust(SSL_CTX* ctx, const config::Tls
   return loaded;
 }
 
-// Loads every CRL in the file, checks each is signed by a configured CA and
-// not past its nextUpdate, and turns on revocation checking of client
-// certificates.
+// Fixes the chain that the server sends after its own certificate. When
+// tls.cert contains only that certificate, OpenSSL would otherwise build the
+// chain from the client CA store in every handshake, and verify the server
+// certificate's signature each time. Here it is built once from the same
+// store, without the self-signed root, which every client already has. A
+// chain that cannot be completed keeps the certificates found.
+void set_server_chain(SSL_CTX* ctx) {
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(ctx, &chain);
+  if (chain == nullptr || sk_X509_num(chain) == 0) {
+    SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT | SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+                                      SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR);
+    ERR_clear_error();
+  }
+  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+}
+
+// Loads every CRL in the file, checks that each one whose issuer is in the
+// client CA bundle is signed by that CA, and stores the revoked serials in a
+// RevocationSet that verify_client_callback() reads. The signatures are
+// checked here once, so a handshake does no CRL lookup or signature check.
 Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMaterial& info) {
   if (config.crl_file.empty()) {
     return {};
@@ -207,6 +271,7 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
   }
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   std::time_t now = std::time(nullptr);
+  auto revocations = std::make_shared<RevocationSet>();
   for (auto& crl : crls) {
     bool issuer_in_bundle = false;
     bool signed_by_ca = false;
@@ -221,15 +286,24 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
       signed_by_ca = X509_CRL_verify(crl.get(), X509_get0_pubkey(ca)) == 1;
     }
     ERR_clear_error();
-    // A CRL from an issuer outside the bundle belongs to an intermediate CA;
-    // OpenSSL checks its signature against that intermediate when a client
-    // presents the chain.
+    // A CRL from an issuer outside the bundle belongs to an intermediate CA,
+    // whose certificate only clients present. Its signature stays unchecked,
+    // because the file is local configuration and a CRL can only reject
+    // certificates.
     if (issuer_in_bundle && !signed_by_ca) {
       return make_error(fmt::format(
           "CRL {} names a CA in {} as its issuer but that CA's key did not sign it; "
           "regenerate it with `sanctum ca crl`",
           config.crl_file.string(), config.client_ca_file.string()));
     }
+    if (auto complete = check_crl_is_complete(crl.get()); !complete) {
+      return make_error(fmt::format("CRL {} from {} cannot be used: {}", config.crl_file.string(),
+                                    name_text(X509_CRL_get_issuer(crl.get())),
+                                    complete.error().message));
+    }
+    // A CRL past its nextUpdate still lists every revocation made, so the
+    // gateway keeps enforcing it instead of rejecting every client. The
+    // start-up and reload logs warn about it with the fix.
     std::time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl.get()));
     if (next_update != 0 && next_update < now) {
       info.crl_expired = true;
@@ -237,13 +311,38 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
     if (info.crl_next_update == 0 || (next_update != 0 && next_update < info.crl_next_update)) {
       info.crl_next_update = next_update;
     }
-    STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
-    info.revoked_count += revoked != nullptr ? sk_X509_REVOKED_num(revoked) : 0;
-    X509_STORE_add_crl(store, crl.get());
+    revocations->add(crl.get());
   }
-  // Leaf only: a chain through an intermediate needs that intermediate's CRL.
-  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  info.revoked_count = revocations->size();
+  info.revocations = revocations;
+  // Without the slot the verify callback would check no revocation at all,
+  // so a failure here fails the load.
+  auto slot = std::make_unique<RevocationSlot>(std::move(revocations));
+  if (SSL_CTX_set_ex_data(ctx, revocation_slot_index(), slot.get()) != 1) {
+    return make_error("cannot attach the CRL to the TLS context: " + drain_openssl_errors());
+  }
+  slot.release();  // freed by free_revocation_slot() with the SSL_CTX
   return {};
+}
+
+// Turns session resumption on or off. A ticket contains the whole session,
+// client certificate included, serialised and encrypted on every full
+// handshake, which costs a large share of the handshake's CPU time. Without
+// tickets and without the session cache no session can be resumed, so every
+// connection verifies the client certificate against the current CA and CRL.
+void set_session_resumption(SSL_CTX* ctx, bool tickets) {
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
+  if (!tickets) {
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return;
+  }
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: each ticket
+  // costs an encryption on the server, and clients of a gateway resume one
+  // connection at a time.
+  SSL_CTX_set_num_tickets(ctx, 1);
 }
 
 }  // namespace
@@ -284,15 +383,12 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
     return cas.error();
   }
   material->client_cas = std::move(*cas);
+  set_server_chain(ctx);
   if (auto r = set_revocation(ctx, config, *material); !r) {
     return r.error();
   }
-  SSL_CTX_set_session_id_context(ctx, kSessionIdContext, sizeof kSessionIdContext - 1);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  // One TLS 1.3 ticket per handshake instead of OpenSSL's two: each ticket
-  // costs an encryption on the server, and clients of a gateway resume one
-  // connection at a time.
-  SSL_CTX_set_num_tickets(ctx, 1);
+  set_session_resumption(ctx, config.session_tickets);
+  material->session_tickets = config.session_tickets;
   material->loaded_at = std::chrono::system_clock::now();
   return material;
 }

@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 
 #include "config/config.hpp"
+#include "tls/revocation.hpp"
 #include "util/result.hpp"
 
 namespace sanctum::tls {
@@ -35,16 +36,22 @@ struct TlsMaterial {
   std::time_t crl_next_update = 0;  // 0 when no CRL is loaded
   bool crl_expired = false;         // a CRL in the file is past its nextUpdate
   std::size_t revoked_count = 0;
+  // Revoked serials of tls.crl, null when no CRL is configured. The SSL_CTX
+  // keeps its own reference for the verify callback.
+  std::shared_ptr<const RevocationSet> revocations;
+  bool session_tickets = false;     // tls.session_tickets: resumption offered
   std::chrono::system_clock::time_point loaded_at;
 };
 
 // Builds TLS material from files: TLS 1.2 minimum, AEAD cipher suites only, a
 // client certificate required and verified against `config.client_ca_file`
-// (validity dates, chain, clientAuth extended key usage present, CRL when
-// configured). The error names the file at fault and what is wrong with it.
-// Each call creates a fresh SSL_CTX, and so fresh session-ticket keys: a
-// session from before a reload cannot be resumed after it, and every client
-// is verified again against the new CA and CRL.
+// (validity dates, chain, clientAuth extended key usage present, and with a
+// CRL configured, no certificate of the chain below the trust anchor
+// revoked). The error names the file at fault and what is wrong with it.
+// Session resumption follows `config.session_tickets`. When it is on, each
+// call creates a fresh SSL_CTX, and so fresh session-ticket keys: a session
+// from before a reload cannot be resumed after it, and every client is
+// verified again against the new CA and CRL.
 Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& config);
 
 // Holds the current TLS material; reloads swap it. Thread-safe.

@@ -40,19 +40,20 @@ class ReloadTest : public ::testing::Test {
     ASSERT_EQ(result.exit_code, 0) << "sanctum ca " << args.front() << ": " << result.err;
   }
 
-  std::unique_ptr<GatewayProcess> start(const fs::path& cert, const fs::path& key) {
-    auto gateway = std::make_unique<GatewayProcess>(
-        dir.path(),
-        std::vector<std::string>{"--listen", "127.0.0.1:0", "--upstream", "echo", "--cert",
-                                 cert.string(), "--key", key.string(), "--client-ca",
-                                 (state / "ca-bundle.crt").string(), "--crl",
-                                 (state / "crl.pem").string()});
+  std::unique_ptr<GatewayProcess> start(const fs::path& cert, const fs::path& key,
+                                        std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--listen", "127.0.0.1:0", "--upstream", "echo", "--cert",
+                                  cert.string(), "--key", key.string(), "--client-ca",
+                                  (state / "ca-bundle.crt").string(), "--crl",
+                                  (state / "crl.pem").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto gateway = std::make_unique<GatewayProcess>(dir.path(), args);
     EXPECT_TRUE(gateway->wait_ready()) << gateway->log();
     return gateway;
   }
 
-  std::unique_ptr<GatewayProcess> start() {
-    return start(state / "server.crt", state / "server.key");
+  std::unique_ptr<GatewayProcess> start(std::vector<std::string> extra = {}) {
+    return start(state / "server.crt", state / "server.key", std::move(extra));
   }
 
   // GET /v1/models as `client`, trusting the state folder's bundle.
@@ -91,7 +92,7 @@ TEST_F(ReloadTest, RevokedClientRefusedWithoutRestart) {
 }
 
 TEST_F(ReloadTest, ResumedSessionOfRevokedClientRefused) {
-  auto gateway = start();
+  auto gateway = start({"--session-tickets"});
   std::string port = std::to_string(gateway->port());
   auto session = (dir / "alpha.session").string();
   auto s_client = [&](const std::string& session_flag) {

@@ -44,6 +44,7 @@ TEST(ConfigFromFlags, BuildsMtlsListener) {
   EXPECT_EQ(config->tls.key_file, dir / "server.key");
   EXPECT_EQ(config->tls.client_ca_file, dir / "ca.crt");
   EXPECT_TRUE(config->tls.crl_file.empty());
+  EXPECT_FALSE(config->tls.session_tickets);
   ASSERT_EQ(config->listeners.size(), 1u);
   const ListenerConfig& listener = config->listeners[0];
   EXPECT_EQ(listener.name, "serve");
@@ -96,6 +97,33 @@ TEST(ConfigFromFlags, RejectsTlsFlagsWithTokenFile) {
   ASSERT_EQ(problems.size(), 1u) << describe(problems);
   EXPECT_EQ(problems[0].key, "--auth-token-file");
   EXPECT_EQ(config.error().message, "1 problem in the command-line flags");
+}
+
+TEST(ConfigFromFlags, SessionTicketsFlagSetsTlsKey) {
+  test::TempDir dir;
+  ServeFlags flags = mtls_flags(dir);
+  flags.session_tickets = true;
+
+  std::vector<Problem> problems;
+  Result<Config> config = config_from_flags(flags, problems);
+  ASSERT_TRUE(config.ok()) << describe(problems);
+  EXPECT_TRUE(config->tls.session_tickets);
+}
+
+TEST(ConfigFromFlags, RejectsSessionTicketsWithTokenFile) {
+  test::TempDir dir;
+  ServeFlags flags;
+  flags.upstream = "echo";
+  flags.auth_token_file = (dir / "token").string();
+  flags.session_tickets = true;
+
+  std::vector<Problem> problems;
+  Result<Config> config = config_from_flags(flags, problems);
+  ASSERT_FALSE(config.ok());
+  ASSERT_EQ(problems.size(), 1u) << describe(problems);
+  EXPECT_EQ(problems[0].key, "--auth-token-file");
+  EXPECT_NE(problems[0].message.find("--session-tickets"), std::string::npos)
+      << problems[0].message;
 }
 
 TEST(ConfigFromFlags, ReportsBadAddressAndUpstream) {
@@ -189,6 +217,10 @@ TEST(HasListenerFlags, IgnoresOverrideFlags) {
 
   flags.crl = "crl.pem";
   EXPECT_TRUE(has_listener_flags(flags));
+
+  ServeFlags tickets;
+  tickets.session_tickets = true;
+  EXPECT_TRUE(has_listener_flags(tickets));
 }
 
 }  // namespace

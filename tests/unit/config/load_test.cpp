@@ -42,6 +42,7 @@ cert = "certs/server.crt"
 key = "/etc/sanctum/server.key"
 client_ca = "certs/ca.crt"
 crl = "certs/crl.pem"
+session_tickets = true
 
 [timeouts]
 handshake = "2s"
@@ -107,6 +108,7 @@ TEST(LoadConfig, ReadsEveryField) {
   EXPECT_EQ(config.tls.key_file, fs::path("/etc/sanctum/server.key"));
   EXPECT_EQ(config.tls.client_ca_file, dir / "certs/ca.crt");
   EXPECT_EQ(config.tls.crl_file, dir / "certs/crl.pem");
+  EXPECT_TRUE(config.tls.session_tickets);
 
   EXPECT_EQ(config.timeouts.handshake, Duration(2'000));
   EXPECT_EQ(config.timeouts.request_head, Duration(3'000));
@@ -138,7 +140,7 @@ TEST(LoadConfig, ReadsEveryField) {
   EXPECT_EQ(mtls.upstream.base_path, "/api");
   EXPECT_EQ(mtls.auth, AuthMode::mtls);
   EXPECT_EQ(mtls.allow, (std::vector<std::string>{"guardian", "spiffe://sanctum/canary"}));
-  EXPECT_EQ(mtls.source_line, 34);
+  EXPECT_EQ(mtls.source_line, 35);
 
   const ListenerConfig& bearer = config.listeners[1];
   EXPECT_EQ(bearer.name, "bearer");
@@ -150,7 +152,7 @@ TEST(LoadConfig, ReadsEveryField) {
   EXPECT_EQ(bearer.auth_token_file, dir / "secrets/council-mlx.token");
   EXPECT_TRUE(bearer.loopback_bypass);
   EXPECT_FALSE(bearer.unsafe_open);
-  EXPECT_EQ(bearer.source_line, 42);
+  EXPECT_EQ(bearer.source_line, 43);
 
   const ListenerConfig& open = config.listeners[2];
   EXPECT_EQ(open.auth, AuthMode::none);
@@ -180,6 +182,7 @@ upstream = "echo"
   EXPECT_EQ(config.identity_header, "X-Sanctum-Client");
   EXPECT_TRUE(config.tls.cert_file.empty());
   EXPECT_TRUE(config.tls.crl_file.empty());
+  EXPECT_FALSE(config.tls.session_tickets);
   EXPECT_EQ(config.timeouts.handshake, defaults.timeouts.handshake);
   EXPECT_EQ(config.timeouts.upstream_first_byte, defaults.timeouts.upstream_first_byte);
   EXPECT_EQ(config.limits.max_body_bytes, defaults.limits.max_body_bytes);
@@ -299,7 +302,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "listener[0].bnd", 5, "unknown key; expected one of: name, bind, tls"},
         BadInput{"UnknownTable", "[listeners]\nname = \"a\"\n", "listeners", 1, "unknown key"},
         BadInput{"UnknownTlsKey", "[tls]\ncert = \"a\"\ncerts = \"b\"\n", "tls.certs", 3,
-                 "expected one of: cert, key, client_ca, crl"},
+                 "expected one of: cert, key, client_ca, crl, session_tickets"},
+        BadInput{"SessionTicketsAsString", "[tls]\nsession_tickets = \"yes\"\n",
+                 "tls.session_tickets", 2, "expected true or false"},
         BadInput{"BoolAsString", "plain = \"no\"\n", "plain", 1, "expected true or false"},
         BadInput{"ThreadsAsFloat", "threads = 1.5\n", "threads", 1, "expected a whole number"},
         BadInput{"ThreadsOutOfRange", "threads = 9999999999\n", "threads", 1, "out of range"},
