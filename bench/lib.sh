@@ -81,15 +81,17 @@ start_upstream() {
 
 # Starts `sanctum serve` with one thread on CPU 0 in front of up_port and
 # sets sanctum_port and sanctum_pid. Extra environment (LD_PRELOAD) comes
-# from the caller's `env` prefix in SANCTUM_ENV.
+# from the caller's `env` prefix in SANCTUM_ENV; arguments after the third
+# are passed to `sanctum serve`.
 start_sanctum() {
   local sanctum=$1 dir=$2 ca=$3
+  shift 3
   sanctum_port=$(free_port)
   mkdir -p "$dir"
   env ${SANCTUM_ENV:-} SANCTUM_HOME="$ca" taskset -c 0 "$sanctum" serve \
     --listen "127.0.0.1:$sanctum_port" --cert "$ca/server.crt" --key "$ca/server.key" \
     --client-ca "$ca/ca.crt" --crl "$ca/crl.pem" --upstream "http://127.0.0.1:$up_port" \
-    --threads 1 --access-log "" --log-level warn >"$dir/log" 2>&1 &
+    --threads 1 --access-log "" --log-level warn "$@" >"$dir/log" 2>&1 &
   sanctum_pid=$!
   started "$sanctum_pid"
   wait_listening "$sanctum_port" sanctum "$dir/log"

@@ -8,6 +8,10 @@ round before taking the median. The idle figure has one run per system,
 because bench/run measures it only on fresh processes. Ratios are sanctum divided by the other
 system, so below 1 means sanctum used less time, memory or CPU, and for
 rates (marked "higher is better") above 1 means sanctum was faster.
+
+Session tickets: the "handshake" figure runs each system with its default
+(sanctum off, nginx and HAProxy on), "handshake-flip" with the other
+setting, and "resume" with tickets on everywhere.
 """
 
 import json
@@ -91,6 +95,10 @@ ROWS = [
     ("full handshakes per proxy CPU-second (higher is better)", "1/s", "handshake",
      handshakes_per_cpu_second, "≥ 1600"),
     ("same, request CPU taken out (estimate; higher is better)", "1/s", "handshake", "net", None),
+    ("full handshakes per proxy CPU-second, other ticket setting (higher is better)", "1/s",
+     "handshake-flip", handshakes_per_cpu_second, None),
+    ("full handshakes per proxy CPU-second, tickets off everywhere (higher is better)", "1/s",
+     "notickets", handshakes_per_cpu_second, None),
     ("resumed handshakes/s (higher is better)", "1/s", "resume", "rate_per_s", None),
     ("resumed handshake latency p50", "µs", "resume", "handshake_us.p50", None),
     ("proxy CPU per resumed connection", "µs", "resume", "cpu_us_per_op", None),
@@ -108,6 +116,10 @@ ROWS = [
 
 
 def values_for(runs, system, figure, source):
+    if figure == "notickets":
+        # sanctum's default is tickets off; nginx and HAProxy need the
+        # second port for that.
+        figure = "handshake" if system == "sanctum" else "handshake-flip"
     if source == "net":
         return net_handshake_rate(runs, system)
     if callable(source):

@@ -160,7 +160,8 @@ Result<void> set_protocols(SSL_CTX* ctx) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_alpn_select_cb(ctx, select_http11, nullptr);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Record buffers are freed by tls::ServerStream when a connection goes
+  // idle, not after every record, so SSL_MODE_RELEASE_BUFFERS stays off.
   return {};
 }
 
