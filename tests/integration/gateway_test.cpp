@@ -8,6 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -289,6 +293,52 @@ TEST_F(GatewayTest, ClientDisconnectClosesUpstreamWithinASecond) {
   EXPECT_LT(upstream.hang_closed_at() - client_gone, 1s);
   ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
   EXPECT_EQ(gateway->access_records().back()["outcome"], "client-cancel");
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A rate-limited client fills the gateway's socket buffer, so TLS writes
+// block mid-record and are finished later: the bytes must still arrive
+// whole, in order and once.
+class LargeResponse : public GatewayTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(LargeResponse, ReachesSlowClientIntact) {
+  bool chunked = GetParam();
+  constexpr std::size_t kSize = 6 * 1024 * 1024 + 12345;
+  auto gateway = start();
+  auto file = dir / "large.bin";
+  auto result = mtls_curl(*gateway,
+                          "/bytes?n=" + std::to_string(kSize) + "&chunked=" + (chunked ? "1" : "0"),
+                          {"--limit-rate", "12M", "-o", file.string(), "-w", "%{http_code}"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "200");
+  std::string got = read_all(file);
+  ASSERT_EQ(got.size(), kSize);
+  EXPECT_TRUE(got == pattern_bytes(kSize)) << "relayed bytes differ from what the upstream sent";
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  EXPECT_EQ(gateway->access_records().back()["outcome"], "complete");
+  EXPECT_EQ(gateway->access_records().back()["bytes_out"], kSize);
+}
+
+INSTANTIATE_TEST_SUITE_P(Framing, LargeResponse, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Chunked" : "ContentLength"; });
+
+TEST_F(GatewayTest, LargeRequestBodyReachesUpstreamIntact) {
+  constexpr std::size_t kSize = 3 * 1024 * 1024 + 77;
+  auto gateway = start();
+  write_text(dir / "body.bin", pattern_bytes(kSize));
+  auto result = mtls_curl(*gateway, "/inspect",
+                          {"-H", "Content-Type: application/octet-stream", "--data-binary",
+                           "@" + (dir / "body.bin").string()});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out)["body_size"], kSize);
+  auto requests = upstream.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_TRUE(requests.back().body == pattern_bytes(kSize))
+      << "the upstream got other bytes than the client sent";
 }
 
 TEST_F(GatewayTest, UpstreamCutEndsStreamWithoutDone) {

@@ -67,6 +67,16 @@ std::int64_t unix_now_ns() {
       .count();
 }
 
+std::string pattern_bytes(std::size_t n) {
+  // 65,521 is prime, so i mod 65521 times a unit mixes every byte value in.
+  std::string out(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t k = i % 65521;
+    out[i] = static_cast<char>((k * 7 + k / 256) & 0xff);
+  }
+  return out;
+}
+
 FakeUpstream::FakeUpstream() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -226,6 +236,21 @@ void FakeUpstream::serve(int fd) {
       linger hard{1, 0};
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
       open = false;
+    } else if (target.rfind("/bytes", 0) == 0) {
+      std::string body = pattern_bytes(static_cast<std::size_t>(query_int(target, "n", 0)));
+      bool chunked = query_int(target, "chunked", 0) == 1;
+      open = send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n" +
+                              (chunked ? std::string("Transfer-Encoding: chunked\r\n\r\n")
+                                       : "Content-Length: " + std::to_string(body.size()) +
+                                             "\r\n\r\n"));
+      constexpr std::size_t kPiece = 64 * 1024;
+      for (std::size_t at = 0; open && at < body.size(); at += kPiece) {
+        std::string piece = body.substr(at, kPiece);
+        open = send_all(fd, chunked ? chunk(piece) : piece);
+      }
+      if (open && chunked) {
+        open = send_all(fd, "0\r\n\r\n");
+      }
     } else if (target.rfind("/hang", 0) == 0) {
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n" +

@@ -20,6 +20,8 @@ namespace sanctum::test {
 //   /slow?ms=M                waits M ms before the response head
 //   /cut?events=N             N events, then a TCP reset: no [DONE]
 //   /hang                     one event, then waits for the caller to close
+//   /bytes?n=N&chunked=C      N bytes of pattern_bytes(), with Content-Length,
+//                             or chunked in 64 KiB chunks when C is 1
 //   anything else             200 {"ok":true}
 // Every request's head and body are recorded. Blocking sockets, one thread
 // per connection: simple and independent of the gateway's own I/O code.
@@ -63,5 +65,10 @@ class FakeUpstream {
 
 // Unix time in nanoseconds, as written into /sse events.
 std::int64_t unix_now_ns();
+
+// The first `n` bytes of the /bytes pattern: every byte value, in an order
+// that repeats only every 65,521 bytes, so a lost, doubled or moved block
+// changes the result.
+std::string pattern_bytes(std::size_t n);
 
 }  // namespace sanctum::test
