@@ -148,11 +148,22 @@ struct Gateway {
       : config(std::move(c)), options(std::move(o)),
         pool(config.threads > 0 ? static_cast<std::size_t>(config.threads)
                                 : std::max(1u, std::thread::hardware_concurrency())) {}
+  ~Gateway() {
+    pool.stop();
+    for (auto& worker : workers) {
+      worker->release_io();
+    }
+  }
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
 
   config::Config config;
   RunOptions options;
-  util::IoPool pool;
+  // Declared before the pool, so they outlive its contexts: destroying a
+  // context destroys the connections still in it, and they unregister from
+  // their worker. Each worker's own I/O objects go earlier, in ~Gateway().
   std::vector<std::unique_ptr<proxy::Worker>> workers;
+  util::IoPool pool;
   tls::TlsHolder tls_holder;
   std::string tls_stamp;
   std::shared_ptr<obs::AccessLog> access_log;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -39,13 +40,13 @@ struct Connection;
 // Per-thread state: one per io_context. Only that context's thread touches
 // it, so it needs no locks.
 struct Worker {
-  explicit Worker(boost::asio::io_context& context) : io(context), sweep_timer(context) {}
+  explicit Worker(boost::asio::io_context& context) : io(context) { sweep_timer.emplace(context); }
 
   boost::asio::io_context& io;
   UpstreamPool upstream_pool;
   std::unordered_set<Connection*> connections;
   bool draining = false;
-  boost::asio::steady_timer sweep_timer;
+  std::optional<boost::asio::steady_timer> sweep_timer;  // reset by release_io()
   bool sweeping = false;
   // Free 16 KiB blocks for relaying response bodies.
   std::vector<std::unique_ptr<char[]>> relay_buffers;
@@ -58,6 +59,13 @@ struct Worker {
   // registered.
   void add(Connection& connection);
   void remove(Connection& connection);
+
+  // Destroys the worker's I/O objects (the sweep timer and the idle
+  // upstream connections) once its context has stopped running. Their
+  // context must outlive them, while the connections that the context
+  // destroys last still unregister from the worker, so the worker outlives
+  // the context and gives up its I/O objects first.
+  void release_io();
 
  private:
   // Every kSweepInterval: cancels the operation of each connection whose

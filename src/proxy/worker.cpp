@@ -28,10 +28,10 @@ void Worker::start_drain() {
 
 void Worker::add(Connection& connection) {
   connections.insert(&connection);
-  if (!sweeping) {
+  if (!sweeping && sweep_timer) {
     sweeping = true;
-    sweep_timer.expires_after(kSweepInterval);
-    sweep_timer.async_wait([this](error_code ec) {
+    sweep_timer->expires_after(kSweepInterval);
+    sweep_timer->async_wait([this](error_code ec) {
       if (!ec) {
         sweep();
       }
@@ -40,6 +40,11 @@ void Worker::add(Connection& connection) {
 }
 
 void Worker::remove(Connection& connection) { connections.erase(&connection); }
+
+void Worker::release_io() {
+  upstream_pool.clear();
+  sweep_timer.reset();
+}
 
 void Worker::sweep() {
   auto now = Connection::Clock::now();
@@ -55,12 +60,12 @@ void Worker::sweep() {
       watch->arm();
     }
   }
-  if (connections.empty()) {
+  if (connections.empty() || !sweep_timer) {
     sweeping = false;
     return;
   }
-  sweep_timer.expires_after(kSweepInterval);
-  sweep_timer.async_wait([this](error_code ec) {
+  sweep_timer->expires_after(kSweepInterval);
+  sweep_timer->async_wait([this](error_code ec) {
     if (!ec) {
       sweep();
     }
