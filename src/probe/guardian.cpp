@@ -39,7 +39,9 @@ class Guardian {
     if (may_restart && files_loaded) {
       action = state_.on_probe(ok, Clock::now());
     }
-    record["consecutive_failures"] = state_.consecutive_failures();
+    // A single run (--once) keeps no state, but its own failure is one.
+    record["consecutive_failures"] =
+        may_restart ? state_.consecutive_failures() : (ok || !files_loaded ? 0 : 1);
     record["action"] = act(action, record);
     record["restarts_in_window"] = state_.restarts_in_window(Clock::now());
     prepared_.log.write(record);

@@ -113,6 +113,7 @@ TEST_F(ProbeTest, GuardianOnceLogsModels) {
   EXPECT_EQ(line["http_status"], 200);
   EXPECT_GT(line["latency_ms"].get<double>(), 0);
   EXPECT_EQ(line["models"], json::array({"sanctum-echo"}));
+  EXPECT_EQ(line["consecutive_failures"], 0);
   EXPECT_TRUE(line["error"].is_null());
   std::string warning = line.value("warning", "");
   EXPECT_NE(warning.find("expires in " + std::to_string(days_left) + " day(s)"), std::string::npos)
@@ -483,6 +484,10 @@ TEST_F(ProbeTest, GuardianOnceNeverRestarts) {
   auto result = probe("guardian", flags);
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_FALSE(fs::exists(runs));
+  auto lines = log_lines(log_path());
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["ok"], false);
+  EXPECT_EQ(lines[0]["consecutive_failures"], 1) << "a failed single run is one failure";
 }
 
 }  // namespace
