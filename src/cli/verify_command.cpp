@@ -31,7 +31,7 @@ struct Flags {
   std::string config_file;
   std::string host;
   std::optional<std::uint16_t> mtls_port;
-  std::uint16_t old_port = 1338;
+  std::optional<std::uint16_t> old_port;
   std::string cert_dir;
   std::string client = "sanctum-server";
   std::string token_file;
@@ -61,8 +61,9 @@ bool is_loopback_or_wildcard(const std::string& host) {
 }
 
 // Fills options from --config: the mTLS listener's address (a loopback one
-// when it has several), the bearer listener's token file, and the folder of
-// tls.client_ca as the certificate folder.
+// when it has several), the plain listener's port as the retired port, the
+// bearer listener's token file, and the folder of tls.client_ca as the
+// certificate folder.
 Result<void> apply_config(const Flags& flags, ops::VerifyOptions& options) {
   std::vector<config::Problem> problems;
   auto loaded = config::load(flags.config_file, problems);
@@ -76,12 +77,19 @@ Result<void> apply_config(const Flags& flags, ops::VerifyOptions& options) {
   }
 
   const config::ListenerConfig* tls_listener = nullptr;
+  bool old_port_from_config = false;
   for (const auto& listener : loaded->listeners) {
     if (listener.tls && tls_listener == nullptr) {
       tls_listener = &listener;
     }
     if (listener.auth == config::AuthMode::bearer && options.token_file.empty()) {
       options.token_file = listener.auth_token_file;
+    }
+    // A config that still lists the plain listener (served with --no-plain
+    // after the migration) names the port that must now be closed.
+    if (!listener.tls && !listener.bind.empty() && !old_port_from_config) {
+      options.old_port = listener.bind.front().port;
+      old_port_from_config = true;
     }
   }
   if (tls_listener == nullptr || tls_listener->bind.empty()) {
@@ -125,7 +133,9 @@ Result<ops::VerifyOptions> build_options(const Flags& flags) {
   if (flags.mtls_port) {
     options.mtls_port = *flags.mtls_port;
   }
-  options.old_port = flags.old_port;
+  if (flags.old_port) {
+    options.old_port = *flags.old_port;
+  }
   if (options.old_port == options.mtls_port) {
     return make_error(fmt::format("--old-port {} is the mTLS port: give the port that was "
                                   "retired",
@@ -189,7 +199,8 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   verify->add_option("--mtls-port", flags->mtls_port,
                      "Port of the mTLS listener (default: from --config, else 1337)");
   verify->add_option("--old-port", flags->old_port,
-                     "Retired port that must have no listener (default 1338)");
+                     "Retired port that must have no listener (default: the plain listener's "
+                     "port in --config, else 1338)");
   verify->add_option("--cert-dir", flags->cert_dir,
                      "Folder with ca.crt and clients/NAME.crt and .key (default: the folder of "
                      "tls.client_ca in --config, else $SANCTUM_HOME, else ~/.sanctum/certs)");

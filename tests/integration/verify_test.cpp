@@ -209,6 +209,22 @@ TEST_F(VerifyTest, ConfigSuppliesPortCertsAndTextTable) {
   EXPECT_NE(result.out.find("4 PASS, 1 WARN, 0 FAIL"), std::string::npos) << result.out;
 }
 
+TEST_F(VerifyTest, ConfigPlainListenerIsOldPort) {
+  // The config of a gateway served with --no-plain still lists the plain
+  // listener; its port is the one that must be closed.
+  std::uint16_t plain_port = free_port();
+  auto config = write_config(
+      "dual.toml", tls_table() + "[[listener]]\nname = \"bearer\"\nbind = \"127.0.0.1:" +
+                       std::to_string(plain_port) +
+                       "\"\ntls = false\nauth = \"bearer\"\nupstream = \"echo\"\n"
+                       "auth_token_file = \"" +
+                       token.string() + "\"\n" + mtls_listener(free_port()));
+  auto [code, checks] = verify({"--config", config});
+  EXPECT_EQ(checks["old-port-closed"]["status"], "PASS");
+  EXPECT_EQ(checks["old-port-closed"]["title"],
+            "nothing listens on the retired port " + std::to_string(plain_port));
+}
+
 TEST_F(VerifyTest, StaleListenerOnOldPortNamesPid) {
   auto gateway = start(write_config("mtls.toml", tls_table() + mtls_listener()));
   ASSERT_EQ(sanctum({"token", "retire", "--token-file", token.string()}).exit_code, 0);
