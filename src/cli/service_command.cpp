@@ -194,12 +194,20 @@ int run_conflicts(const ConflictFlags& flags) {
     std::cerr << "sanctum service conflicts: " << report.error().message << "\n";
     return kExitInvalid;
   }
+  for (const std::string& reason : report->unread) {
+    std::cerr << "sanctum service conflicts: not checked: " << reason << "\n";
+  }
   if (flags.json) {
     std::cout << ops::conflict_report_json(*report).dump(2) << "\n";
   } else {
     std::cout << ops::format_conflict_report(*report);
   }
-  return report->has_conflict() ? kExitFound : kExitClean;
+  // A definition that could not be read might bind the port too, so a scan
+  // without conflicts is only clean when it read everything.
+  if (report->has_conflict()) {
+    return kExitFound;
+  }
+  return report->unread.empty() ? kExitClean : kExitInvalid;
 }
 
 int run_drift(const DriftFlags& flags) {

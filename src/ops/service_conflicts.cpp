@@ -157,11 +157,12 @@ Result<ConflictReport> scan_conflicts(const fs::path& dir, const std::string& ho
   if (!files) {
     return files.error();
   }
-  ConflictReport report{host, port, {}, {}, {}, {}};
+  ConflictReport report{host, port, {}, {}, {}, {}, {}};
   for (const DefinitionFile& file : *files) {
     auto definition = read_definition(file.path, file.format);
     if (!definition) {
-      return definition.error();
+      report.unread.push_back(definition.error().message);
+      continue;
     }
     CommandBinds binds = std::holds_alternative<PlistValue>(*definition)
                              ? plist_binds(std::get<PlistValue>(*definition), file.path)
@@ -206,10 +207,16 @@ std::string format_conflict_report(const ConflictReport& report) {
     out += fmt::format("note: {}\n", note);
   }
   std::size_t count = report.conflicts.size() + (report.gateways.size() > 1 ? report.gateways.size() : 0);
+  std::string unread;
+  if (!report.unread.empty()) {
+    unread = fmt::format("; {} definition(s) could not be read and were not checked",
+                         report.unread.size());
+  }
   if (count == 0) {
-    out += fmt::format("no active definition other than the gateway binds {}\n", target);
+    out += fmt::format("no active definition other than the gateway binds {}{}\n", target, unread);
   } else {
-    out += fmt::format("{} active definition(s) would take {} from the gateway\n", count, target);
+    out += fmt::format("{} active definition(s) would take {} from the gateway{}\n", count, target,
+                       unread);
   }
   return out;
 }
@@ -227,7 +234,8 @@ nlohmann::json conflict_report_json(const ConflictReport& report) {
           {"conflicts", list(report.conflicts)},
           {"gateways", list(report.gateways)},
           {"disabled", list(report.disabled)},
-          {"notes", report.notes}};
+          {"notes", report.notes},
+          {"unread", report.unread}};
 }
 
 }  // namespace sanctum::ops

@@ -69,6 +69,7 @@ struct ConflictReport {
   std::vector<ConflictMatch> gateways;   // active `sanctum serve` definitions
   std::vector<ConflictMatch> disabled;   // renamed *.disabled[-SUFFIX], never loaded
   std::vector<std::string> notes;        // "FILE: note" for addresses not worked out
+  std::vector<std::string> unread;       // "FILE: why" for definitions that could not be read
 
   // True when something other than one gateway would bind the address.
   bool has_conflict() const { return !conflicts.empty() || gateways.size() > 1; }
@@ -77,12 +78,14 @@ struct ConflictReport {
 // Reads every plist (ProgramArguments or Program, EnvironmentVariables,
 // Sockets) and systemd unit (ExecStart=, Environment=, ListenStream=) in
 // `dir`, disabled copies included, and lists those that would bind
-// `host`:`port`. Fails when the folder or a definition in it cannot be read
-// or parsed.
+// `host`:`port`. Fails when the folder cannot be read. A definition that
+// cannot be read or parsed, such as a binary plist, is listed in `unread`
+// with the reason and the fix, and the scan goes on.
 Result<ConflictReport> scan_conflicts(const std::filesystem::path& dir, const std::string& host,
                                       std::uint16_t port);
 
-// Formats the report as text lines, conflicts first.
+// Formats the report as text lines, conflicts first. The reasons in
+// `unread` are left to the caller, which prints them as errors.
 std::string format_conflict_report(const ConflictReport& report);
 nlohmann::json conflict_report_json(const ConflictReport& report);
 

@@ -350,6 +350,28 @@ TEST_F(ServiceCliTest, ConflictsUnreadableInputExitsTwo) {
   EXPECT_TRUE(contains(malformed.err, "x.service:1:")) << malformed.err;
 }
 
+TEST_F(ServiceCliTest, ConflictsScanGoesOnPastBinaryPlist) {
+  fs::path agents = temp_ / "LaunchAgents";
+  fs::create_directories(agents);
+  write_text(agents / "com.apple.binary.plist", "bplist00\x01\x02\x03");
+  write_text(agents / "com.sanctum.server-mlx.plist", kServerMlxPlist);
+  auto found = sanctum({"service", "conflicts", "--dir", agents.string()});
+  EXPECT_EQ(found.exit_code, 1) << "the conflict still decides the exit code";
+  EXPECT_TRUE(contains(found.out, "conflict: " + (agents / "com.sanctum.server-mlx.plist").string()))
+      << found.out;
+  EXPECT_TRUE(contains(found.out, "1 definition(s) could not be read")) << found.out;
+  EXPECT_TRUE(contains(found.err, "not checked: " + (agents / "com.apple.binary.plist").string()))
+      << found.err;
+  EXPECT_TRUE(contains(found.err, "plutil -convert xml1")) << found.err;
+
+  fs::remove(agents / "com.sanctum.server-mlx.plist");
+  auto unsure = sanctum({"service", "conflicts", "--dir", agents.string(), "--json"});
+  EXPECT_EQ(unsure.exit_code, 2) << "a scan that skipped a file is not clean";
+  auto report = nlohmann::json::parse(unsure.out);
+  EXPECT_TRUE(report["conflicts"].empty());
+  ASSERT_EQ(report["unread"].size(), 1u);
+}
+
 TEST_F(ServiceCliTest, SystemdAnalyzeVerifiesRenderedUnits) {
   if (::access("/usr/bin/systemd-analyze", X_OK) != 0 && ::access("/bin/systemd-analyze", X_OK) != 0) {
     GTEST_SKIP() << "systemd-analyze is not installed";

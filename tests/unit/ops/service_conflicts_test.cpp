@@ -191,13 +191,16 @@ TEST(ScanConflicts, LaunchdSocketsCount) {
   EXPECT_EQ(report->conflicts[0].claim.host, "::");
 }
 
-TEST(ScanConflicts, MalformedDefinitionFails) {
+TEST(ScanConflicts, MalformedDefinitionListedUnread) {
   test::TempDir dir;
   test::write_text(dir / "broken.plist", "<plist><dict>\n<key>a</key>\n</plist>");
   auto report = scan_conflicts(dir.path(), "127.0.0.1", 1337);
-  ASSERT_FALSE(report.ok());
-  EXPECT_NE(report.error().message.find("broken.plist:"), std::string::npos)
-      << report.error().message;
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_EQ(report->unread.size(), 1u);
+  EXPECT_NE(report->unread[0].find("broken.plist:"), std::string::npos) << report->unread[0];
+  EXPECT_FALSE(report->has_conflict());
+  EXPECT_NE(format_conflict_report(*report).find("1 definition(s) could not be read"),
+            std::string::npos);
 }
 
 }  // namespace
