@@ -599,7 +599,7 @@ awaitable<void> serve_gateway_endpoint(Stream& stream, const ListenerRuntime& li
 }
 
 
-// Reads one request, whose first bytes have arrived, and answers it. The
+// Reads one request, whose first bytes have arrived, and responds to it. The
 // connection's deadline for the request head is already armed. Returns
 // whether the connection stays open for another request. Kept apart from
 // serve_requests() so that the parser and the access record exist only while
@@ -816,7 +816,7 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
     connection.arm_deadline(*peer.socket, first ? timeouts.request_head : timeouts.keepalive_idle);
     first = false;
     if (buffer.size() == 0) {
-      // Between requests the connection holds no read buffer. A client
+      // Between requests the connection keeps no read buffer. A client
       // that stays silent until the deadline, or leaves, is closed without
       // a response.
       buffer.shrink_to_fit();

@@ -20,8 +20,8 @@
 // is needed. Only when that stops with would_block does the caller
 // co_await finish(), which waits for the socket and goes on. An exchange
 // whose bytes are ready therefore runs straight through, without coroutine
-// frames, handler allocations, type-erased executors or posted completions;
-// a socket wait is the only suspension.
+// frames, handler allocations, type-erased executors or posted completions.
+// A socket wait is the only suspension.
 namespace sanctum::proxy::io {
 
 namespace net = boost::asio;
@@ -100,8 +100,8 @@ net::awaitable<error_code> wait(Stream& stream, Want want) {
   co_return ec;
 }
 
-// Waits until the client has sent something, without reading it: a
-// connection between requests holds no read buffer.
+// Waits until the client has sent something, without reading it, so a
+// connection between requests keeps no read buffer.
 inline net::awaitable<error_code> wait_readable(tcp::socket& socket) {
   co_return co_await io::wait(socket, Want::read);
 }

@@ -87,7 +87,7 @@ class ClientWatch;
 // Timeouts are deadlines kept here rather than timers: arming one is a clock
 // read, and the worker's sweep cancels the socket's pending operation once
 // the deadline has passed. The operation then fails with
-// operation_aborted and deadline_expired tells it was a timeout.
+// operation_aborted, and deadline_expired is set when that was a timeout.
 struct Connection {
   using Clock = std::chrono::steady_clock;
 

@@ -30,10 +30,10 @@ ServerStream::ServerStream(socket_type socket, SSL_CTX* context) : socket_(std::
   // write that blocks mid-record is finished by a later call with the same
   // bytes, which may come from another buffer.
   SSL_set_read_ahead(ssl_, 1);
-  // SSL_MODE_RELEASE_BUFFERS stays off: OpenSSL's record buffers are kept
-  // while a request is in flight, so a stream of events does not allocate
-  // and free them for every record; release_buffers() frees them when the
-  // connection goes idle.
+  // SSL_MODE_RELEASE_BUFFERS stays off, so OpenSSL's record buffers are kept
+  // while a request is in flight and a stream of events does not allocate
+  // them for every record. release_buffers() frees them when the connection
+  // goes idle.
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 }
 

@@ -22,9 +22,9 @@ namespace sanctum::tls {
 // request, so an idle connection keeps the SSL object and its session alone.
 //
 // The socket is non-blocking. Reads and writes are synchronous and fail with
-// would_block when OpenSSL needs the socket to become readable or writable,
-// so Beast's synchronous HTTP functions run on this stream and the caller
-// waits for the socket (see proxy/io.hpp) only when it must. The handshake
+// would_block when OpenSSL needs the socket to become readable or writable.
+// Beast's synchronous HTTP functions therefore run on this stream, and the
+// caller waits for the socket (see proxy/io.hpp) only when it must. The handshake
 // and the shutdown are asynchronous operations that do the waiting
 // themselves.
 //
@@ -54,7 +54,7 @@ class ServerStream {
 
   // Reads decrypted bytes into the first non-empty buffer, without
   // waiting. When OpenSSL needs the socket first, fails with would_block,
-  // and wants_write() tells which readiness to wait for. A close_notify from
+  // and wants_write() gives the readiness to wait for. A close_notify from
   // the client gives boost::asio::error::eof, a close without one
   // ssl::error::stream_truncated.
   template <class MutableBuffers>
@@ -102,7 +102,7 @@ class ServerStream {
   // allocated again by the next read or write.
   void release_buffers();
 
-  // True when OpenSSL holds received bytes not yet returned by read_some.
+  // True when OpenSSL has received bytes not yet returned by read_some.
   bool has_pending() const { return ssl_ != nullptr && SSL_has_pending(ssl_) == 1; }
 
   // Sends close_notify; does not wait for the client's. Completes with
@@ -192,9 +192,9 @@ class ServerStream {
     return {};
   }
 
-  // The bytes one write sends: several buffers that together fit one TLS
-  // record are copied into a per-thread block, so they become one record;
-  // otherwise the first non-empty buffer.
+  // The bytes one write sends. Several buffers that together fit one TLS
+  // record are copied into a per-thread block, so they become one record.
+  // Otherwise it is the first non-empty buffer.
   template <class Buffers>
   static boost::asio::const_buffer gather(const Buffers& buffers) {
     boost::asio::const_buffer first;
