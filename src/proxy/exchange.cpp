@@ -155,10 +155,19 @@ void prepare_upstream_request(http::request<http::string_body>& request,
   }
   request.version(11);
   request.keep_alive(true);
+  // The gateway answered any Expect: 100-continue itself and has read the
+  // body, so the upstream gets the whole request at once and has no reason
+  // to send a 100 of its own.
+  request.erase(http::field::expect);
   // The body was read whole, so it always goes upstream with Content-Length,
   // because mlx_lm.server rejects a chunked request body with 411.
   request.prepare_payload();
 }
+
+// True for an interim response (100 Continue, 102, 103 Early Hints), which
+// an upstream may send before the final one. 101 ends HTTP on the
+// connection, so it counts as final.
+bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
 
 // Turns the upstream response head, in the parser's own message, into the
 // head sent to the client, and picks the framing: the upstream's
@@ -333,6 +342,17 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       beast::error_code rec = io::now(read_head);
       if (io::blocked(rec)) {
         rec = co_await io::finish(*reader, io::Want::read, read_head);
+      }
+      // Interim responses are not relayed: the client gets the final one.
+      while (!rec && is_interim(parser->get().result_int())) {
+        parser.emplace();
+        parser->body_limit(boost::none);
+        parser->skip(head_request);
+        auto read_next = io::reading_header(*reader, upstream_buffer, *parser);
+        rec = io::now(read_next);
+        if (io::blocked(rec)) {
+          rec = co_await io::finish(*reader, io::Want::read, read_next);
+        }
       }
       wec = timed(connection, rec);
     }

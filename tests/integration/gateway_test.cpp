@@ -343,6 +343,35 @@ TEST_F(GatewayTest, LargeRequestBodyReachesUpstreamIntact) {
       << "the upstream got other bytes than the client sent";
 }
 
+// curl sends Expect: 100-continue with bodies over 1 MiB. The gateway
+// answers it and forwards the whole request, so the upstream's own 100 can
+// never be mistaken for the final response.
+TEST_F(GatewayTest, ExpectContinueUploadGetsFinalResponse) {
+  auto gateway = start();
+  write_text(dir / "upload.bin", pattern_bytes(64 * 1024));
+  auto result = mtls_curl(*gateway, "/inspect",
+                          {"-H", "Expect: 100-continue", "--max-time", "10", "--data-binary",
+                           "@" + (dir / "upload.bin").string(), "-w", "\n%{http_code}"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto [body, status] = body_and_status(result.out);
+  EXPECT_EQ(status, 200) << result.out;
+  EXPECT_EQ(json::parse(body)["body_size"], 64 * 1024);
+  auto requests = upstream.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().headers.count("expect"), 0u);
+}
+
+TEST_F(GatewayTest, InterimUpstreamResponsesAreNotRelayed) {
+  auto gateway = start();
+  auto result = mtls_curl(*gateway, "/interim", {"--max-time", "10", "-w", "\n%{http_code}"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto [body, status] = body_and_status(result.out);
+  EXPECT_EQ(status, 200) << result.out;
+  EXPECT_EQ(body, "{\"final\":true}\n");
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  EXPECT_EQ(gateway->access_records().back()["status"], 200);
+}
+
 TEST_F(GatewayTest, UpstreamCutEndsStreamWithoutDone) {
   auto gateway = start();
   auto result = mtls_curl(*gateway, "/cut?events=2");

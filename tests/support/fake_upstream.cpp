@@ -176,6 +176,11 @@ void FakeUpstream::serve(int fd) {
       value.erase(0, value.find_first_not_of(' '));
       request.headers.emplace(lower(line.substr(0, colon)), value);
     }
+    // Like Python's http.server, answer Expect: 100-continue before the body.
+    auto expect = request.headers.find("expect");
+    if (expect != request.headers.end() && lower(expect->second) == "100-continue") {
+      send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+    }
     auto length = request.headers.find("content-length");
     if (length != request.headers.end()) {
       size_t need = std::stoul(length->second);
@@ -236,6 +241,11 @@ void FakeUpstream::serve(int fd) {
       linger hard{1, 0};
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
       open = false;
+    } else if (target.rfind("/interim", 0) == 0) {
+      open = send_all(fd, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                          "HTTP/1.1 100 Continue\r\n\r\n"
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 15\r\n\r\n{\"final\":true}\n");
     } else if (target.rfind("/bytes", 0) == 0) {
       std::string body = pattern_bytes(static_cast<std::size_t>(query_int(target, "n", 0)));
       bool chunked = query_int(target, "chunked", 0) == 1;

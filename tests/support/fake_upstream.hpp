@@ -20,9 +20,11 @@ namespace sanctum::test {
 //   /slow?ms=M                waits M ms before the response head
 //   /cut?events=N             N events, then a TCP reset: no [DONE]
 //   /hang                     one event, then waits for the caller to close
+//   /interim                  a 103 and a 100 response, then a 200 one
 //   /bytes?n=N&chunked=C      N bytes of pattern_bytes(), with Content-Length,
 //                             or chunked in 64 KiB chunks when C is 1
 //   anything else             200 {"ok":true}
+// A request with Expect: 100-continue gets a 100 before its body is read.
 // Every request's head and body are recorded. Blocking sockets, one thread
 // per connection: simple and independent of the gateway's own I/O code.
 class FakeUpstream {
