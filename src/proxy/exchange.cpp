@@ -674,16 +674,20 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
                           timeouts.request_head);
     } else if (ec == http::error::body_limit) {
       // Beast compares Content-Length with the body limit as soon as the
-      // head is parsed.
+      // head is parsed, so the request line is known.
+      record.method = std::string(parser.get().method_string());
+      record.path = path_without_query(parser.get().target());
       obs::counters().add(Counter::http_body_too_large);
       co_await send_error(stream, peer, out, http::status::payload_too_large,
-                          fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                          fmt::format("request body exceeds {} bytes (limits.max_body_bytes)",
+                                      limits.max_body_bytes),
                           "invalid_request_error", "body_too_large", version,
                           timeouts.request_head);
     } else if (ec == http::error::header_limit) {
       obs::counters().add(Counter::http_header_too_large);
       co_await send_error(stream, peer, out, http::status::request_header_fields_too_large,
-                          fmt::format("request headers exceed {} bytes", limits.max_header_bytes),
+                          fmt::format("request headers exceed {} bytes (limits.max_header_bytes)",
+                                      limits.max_header_bytes),
                           "invalid_request_error", "headers_too_large", version,
                           timeouts.request_head);
     } else {
@@ -726,7 +730,8 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
     if (ec == http::error::body_limit) {
       obs::counters().add(Counter::http_body_too_large);
       co_await send_error(stream, peer, out, http::status::payload_too_large,
-                          fmt::format("request body exceeds {} bytes", limits.max_body_bytes),
+                          fmt::format("request body exceeds {} bytes (limits.max_body_bytes)",
+                                      limits.max_body_bytes),
                           "invalid_request_error", "body_too_large", version,
                           timeouts.request_head);
     } else if (ec == beast::error::timeout) {

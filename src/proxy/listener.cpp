@@ -89,7 +89,8 @@ obs::RateLimiter& handshake_log_limiter() {
 }
 
 void write_rejection(const ListenerRuntime& listener, const Connection& connection,
-                     std::string transport, std::string error, unsigned status = 0) {
+                     std::string transport, std::string error, unsigned status = 0,
+                     std::uint64_t bytes_out = 0) {
   if (listener.access_log == nullptr) {
     return;
   }
@@ -100,6 +101,7 @@ void write_rejection(const ListenerRuntime& listener, const Connection& connecti
   record.transport = std::move(transport);
   record.peer = connection.peer;
   record.status = status;
+  record.bytes_out = bytes_out;
   record.outcome = "rejected";
   record.error = std::move(error);
   listener.access_log->write(record);
@@ -150,12 +152,13 @@ awaitable<void> reject_plain_http(tcp::socket& socket, Connection& connection,
     obs::logger("tls")->info("plain HTTP from {} on TLS listener {} answered with 400",
                              connection.peer, listener.config.name);
   }
-  write_rejection(listener, connection, "plain-on-tls", "plain HTTP on a TLS listener", 400);
   auto response = sanctum::http::json_error(
       http::status::bad_request,
       "this port requires TLS with a client certificate: use https:// and present a certificate "
       "issued by the gateway's CA",
       "invalid_request_error", "tls_required", 11, false);
+  write_rejection(listener, connection, "plain-on-tls", "plain HTTP on a TLS listener", 400,
+                  response.body().size());
   connection.arm_deadline(socket, std::chrono::seconds(5));
   auto [ec, n] = co_await http::async_write(socket, response, kUseTuple);
   if (ec) {

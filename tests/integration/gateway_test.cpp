@@ -181,6 +181,10 @@ TEST_F(GatewayTest, PlainHttpOnTlsPortNeverGets2xx) {
   auto error = json::parse(body);
   EXPECT_EQ(error["error"]["code"], "tls_required");
   EXPECT_TRUE(upstream.requests().empty());
+  ASSERT_TRUE(wait_until([&] { return !gateway->access_records().empty(); }, 5s));
+  auto record = gateway->access_records().back();
+  EXPECT_EQ(record["transport"], "plain-on-tls");
+  EXPECT_EQ(record["bytes_out"], body.size());
 }
 
 TEST_F(GatewayTest, OpensslClientWithoutCertificateIsRefused) {
@@ -431,12 +435,19 @@ TEST_F(GatewayTest, OversizedBodyGets413AndHeadersGet431) {
   auto [body, status] = body_and_status(big.out);
   EXPECT_EQ(status, 413);
   EXPECT_EQ(json::parse(body)["error"]["code"], "body_too_large");
+  EXPECT_EQ(json::parse(body)["error"]["message"],
+            "request body exceeds 1024 bytes (limits.max_body_bytes)");
+  ASSERT_TRUE(wait_until([&] { return !gateway.access_records().empty(); }, 5s));
+  EXPECT_EQ(gateway.access_records().back()["method"], "POST");
+  EXPECT_EQ(gateway.access_records().back()["path"], "/inspect");
 
   auto headers = mtls_curl(gateway, "/inspect",
                            {"-w", "\n%{http_code}", "-H", "X-Padding: " + std::string(4096, 'p')});
   auto [hbody, hstatus] = body_and_status(headers.out);
   EXPECT_EQ(hstatus, 431);
   EXPECT_EQ(json::parse(hbody)["error"]["code"], "headers_too_large");
+  EXPECT_EQ(json::parse(hbody)["error"]["message"],
+            "request headers exceed 2048 bytes (limits.max_header_bytes)");
   EXPECT_TRUE(upstream.requests().empty());
 }
 
