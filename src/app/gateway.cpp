@@ -143,6 +143,26 @@ bool is_loopback(const tcp::endpoint& endpoint) {
   return address.is_loopback() || address.is_unspecified();
 }
 
+constexpr const char* kNoLoopbackListener =
+    "no listener is bound to a loopback address, so local probes could not reach the gateway; "
+    "add a bind address such as 127.0.0.1:PORT or [::1]:PORT to a listener";
+
+// The same rule as after binding, applied to the configured addresses: true
+// when one of them is a loopback or wildcard address, or when one is not an
+// IP literal and so cannot be judged before it is bound.
+bool config_reaches_loopback(const config::Config& config) {
+  for (const auto& listener : config.listeners) {
+    for (const auto& bind : listener.bind) {
+      boost::system::error_code ec;
+      auto address = net::ip::make_address(bind.host, ec);
+      if (ec || address.is_loopback() || address.is_unspecified()) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 struct Gateway {
   explicit Gateway(config::Config c, RunOptions o)
       : config(std::move(c)), options(std::move(o)),
@@ -254,9 +274,7 @@ Result<void> Gateway::bind_listeners() {
       }
     }
   }
-  return make_error(
-      "no listener is bound to a loopback address, so local probes could not reach the gateway; "
-      "add a bind address such as 127.0.0.1:PORT or [::1]:PORT to a listener");
+  return make_error(kNoLoopbackListener);
 }
 
 Result<void> Gateway::write_ready_file() {
@@ -466,6 +484,9 @@ int check_gateway(config::Config config) {
   }
   if (auto r = check_problems(config); !r) {
     return fail(r.error().message);
+  }
+  if (!config_reaches_loopback(config)) {
+    return fail(std::string("sanctum: ") + kNoLoopbackListener);
   }
   std::string tls_summary;
   if (has_tls_listener(config)) {

@@ -554,6 +554,19 @@ TEST_F(GatewayTest, NoLoopbackListenerIsRefused) {
       << result.err;
 }
 
+TEST_F(GatewayTest, CheckRefusesConfigWithoutLoopbackListener) {
+  // --check binds nothing, so the rule is applied to the configured address.
+  auto args = tls_flags();
+  std::vector<std::string> argv{sanctum_binary(), "serve", "--check", "--listen", "192.0.2.1:1337",
+                                "--upstream", "echo"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = run_command(argv, 15s);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("no listener is bound to a loopback address"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(result.out.find("configuration OK"), std::string::npos) << result.out;
+}
+
 TEST_F(GatewayTest, BadConfigNamesFileAndLine) {
   auto path = dir / "bad.toml";
   write_text(path, "[[listener]]\nname = \"m\"\nbind = \"127.0.0.1:0\"\nupstrem = \"echo\"\n");
