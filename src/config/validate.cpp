@@ -197,6 +197,18 @@ void check_upstream_present(const Config& config, ProblemList& problems) {
   }
 }
 
+// The command of sanctum's own CA that writes the file behind `key`.
+std::string_view creating_command(std::string_view key) {
+  if (key == "tls.crl") {
+    return "`sanctum ca crl` writes it";
+  }
+  if (key == "tls.client_ca") {
+    return "`sanctum ca init` creates it";
+  }
+  return "`sanctum ca issue NAME --server` writes the certificate and key, after `sanctum ca "
+         "init`";
+}
+
 void check_tls_file(const fs::path& path, std::string_view key, std::string_view what,
                     bool required, const ListenerConfig& listener, ProblemList& problems) {
   if (path.empty()) {
@@ -207,10 +219,15 @@ void check_tls_file(const fs::path& path, std::string_view key, std::string_view
     return;
   }
   std::string reason = unreadable_reason(path);
-  if (!reason.empty()) {
-    problems.add(0, std::string(key),
-                 fmt::format("cannot read {} ({}): {}", what, path.string(), reason));
+  if (reason.empty()) {
+    return;
   }
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    reason += fmt::format("; {}, or point {} at an existing file", creating_command(key), key);
+  }
+  problems.add(0, std::string(key),
+               fmt::format("cannot read {} ({}): {}", what, path.string(), reason));
 }
 
 // Every TLS listener shares [tls], so its files are checked once and the

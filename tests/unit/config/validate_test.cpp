@@ -220,11 +220,15 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenConfig{"CertUnset", [](Config& c, auto&) { c.tls.cert_file.clear(); }, "tls.cert",
                      0, "missing: listener \"mtls\" (line 20) needs the server certificate"},
         BrokenConfig{"KeyMissing", [](Config& c, auto& dir) { c.tls.key_file = dir / "absent"; },
-                     "tls.key", 0, "cannot read the server private key"},
+                     "tls.key", 0,
+                     "No such file or directory; `sanctum ca issue NAME --server` writes the "
+                     "certificate and key, after `sanctum ca init`, or point tls.key at an "
+                     "existing file"},
         BrokenConfig{"ClientCaUnset", [](Config& c, auto&) { c.tls.client_ca_file.clear(); },
                      "tls.client_ca", 0, "needs the client CA certificate"},
         BrokenConfig{"CrlMissing", [](Config& c, auto& dir) { c.tls.crl_file = dir / "crl.pem"; },
-                     "tls.crl", 0, "cannot read the CRL"},
+                     "tls.crl", 0,
+                     "; `sanctum ca crl` writes it, or point tls.crl at an existing file"},
         BrokenConfig{"NegativeThreads", [](Config& c, auto&) { c.threads = -1; }, "threads", 0,
                      "-1 is negative"},
         BrokenConfig{"ZeroBodyLimit", [](Config& c, auto&) { c.limits.max_body_bytes = 0; },
