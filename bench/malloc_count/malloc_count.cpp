@@ -6,10 +6,11 @@
 //
 // Each line contains the totals since the process started, as name=value
 // pairs, so the difference of two lines is what happened between the two
-// signals. The allocation functions forward to glibc's __libc_* entry
-// points and the socket functions to the next definition (libc), so the
-// process behaves as without the library, only slower by an atomic
-// increment per call.
+// signals. Every function forwards to the next definition in the process
+// (found with dlsym(RTLD_NEXT)): for allocations that is the allocator the
+// process links, jemalloc for sanctum or else glibc's, and for the socket
+// functions libc. The process behaves as without the library, only slower
+// by an atomic increment per call.
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -26,13 +27,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-extern "C" {
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* pointer, std::size_t size);
-void __libc_free(void* pointer);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-}
+#include <cstring>
+#include <new>
 
 namespace {
 
@@ -66,10 +62,61 @@ std::atomic<std::uint64_t> counters[kCount];
 
 void count(Counter counter) { counters[counter].fetch_add(1, std::memory_order_relaxed); }
 
-// Looks up the libc definition that this library hides.
+// Looks up the definition that this library hides: libc's, or for the
+// allocation functions the allocator the process links (jemalloc for
+// sanctum), so the counted calls reach the allocator they would have reached.
 template <class Function>
 Function next(const char* name) {
   return reinterpret_cast<Function>(::dlsym(RTLD_NEXT, name));
+}
+
+// The allocation functions found by next(). dlsym() itself may allocate
+// while they are being looked up; those few blocks come from a static area
+// and are never freed.
+struct Allocator {
+  void* (*malloc)(std::size_t) = nullptr;
+  void* (*calloc)(std::size_t, std::size_t) = nullptr;
+  void* (*realloc)(void*, std::size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+  void* (*aligned_alloc)(std::size_t, std::size_t) = nullptr;
+  int (*posix_memalign)(void**, std::size_t, std::size_t) = nullptr;
+};
+Allocator real;
+std::atomic<bool> resolving{false};
+alignas(64) unsigned char early_area[64 * 1024];
+std::atomic<std::size_t> early_used{0};
+
+bool is_early(const void* pointer) {
+  auto* p = static_cast<const unsigned char*>(pointer);
+  return p >= early_area && p < early_area + sizeof early_area;
+}
+
+void* early_alloc(std::size_t size) {
+  std::size_t rounded = (size + 63) & ~std::size_t{63};
+  std::size_t at = early_used.fetch_add(rounded);
+  if (at + rounded > sizeof early_area) {
+    return nullptr;
+  }
+  return early_area + at;
+}
+
+// Looks the allocator up once; false while the lookup itself runs.
+bool resolved() {
+  if (real.free != nullptr) {
+    return true;
+  }
+  if (resolving.exchange(true)) {
+    return false;
+  }
+  Allocator found;
+  found.malloc = next<decltype(found.malloc)>("malloc");
+  found.calloc = next<decltype(found.calloc)>("calloc");
+  found.realloc = next<decltype(found.realloc)>("realloc");
+  found.aligned_alloc = next<decltype(found.aligned_alloc)>("aligned_alloc");
+  found.posix_memalign = next<decltype(found.posix_memalign)>("posix_memalign");
+  found.free = next<decltype(found.free)>("free");
+  real = found;
+  return true;
 }
 
 // Appends `value` in decimal to `out` without any allocation, because this
@@ -143,45 +190,75 @@ __attribute__((constructor)) void install_dump_handler() {
 extern "C" {
 
 void* malloc(std::size_t size) {
+  if (!resolved()) {
+    return early_alloc(size);
+  }
   count(kMalloc);
-  return __libc_malloc(size);
+  return real.malloc(size);
 }
 
 void* calloc(std::size_t n, std::size_t size) {
+  if (!resolved()) {
+    return early_alloc(n * size);  // the static area starts zeroed
+  }
   count(kCalloc);
-  return __libc_calloc(n, size);
+  return real.calloc(n, size);
 }
 
 void* realloc(void* pointer, std::size_t size) {
+  if (is_early(pointer)) {
+    void* moved = malloc(size);
+    if (moved != nullptr) {
+      std::size_t room = static_cast<std::size_t>(early_area + sizeof early_area -
+                                                  static_cast<unsigned char*>(pointer));
+      std::memcpy(moved, pointer, size < room ? size : room);
+    }
+    return moved;
+  }
+  if (!resolved()) {
+    return early_alloc(size);
+  }
   count(kRealloc);
-  return __libc_realloc(pointer, size);
+  return real.realloc(pointer, size);
 }
 
 void free(void* pointer) {
-  if (pointer != nullptr) {
-    count(kFree);
+  if (pointer == nullptr || is_early(pointer)) {
+    return;
   }
-  __libc_free(pointer);
+  if (!resolved()) {
+    return;
+  }
+  count(kFree);
+  real.free(pointer);
 }
 
 void* memalign(std::size_t alignment, std::size_t size) {
+  if (!resolved()) {
+    return nullptr;
+  }
   count(kAligned);
-  return __libc_memalign(alignment, size);
+  void* pointer = nullptr;
+  if (alignment < sizeof(void*)) {
+    alignment = sizeof(void*);
+  }
+  return real.posix_memalign(&pointer, alignment, size) == 0 ? pointer : nullptr;
 }
 
 void* aligned_alloc(std::size_t alignment, std::size_t size) {
+  if (!resolved()) {
+    return nullptr;
+  }
   count(kAligned);
-  return __libc_memalign(alignment, size);
+  return real.aligned_alloc(alignment, size);
 }
 
 int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
-  count(kAligned);
-  void* pointer = __libc_memalign(alignment, size);
-  if (pointer == nullptr) {
+  if (!resolved()) {
     return ENOMEM;
   }
-  *out = pointer;
-  return 0;
+  count(kAligned);
+  return real.posix_memalign(out, alignment, size);
 }
 
 ssize_t read(int fd, void* buffer, std::size_t size) {
@@ -262,3 +339,42 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
 }
 
 }  // extern "C"
+
+// C++ allocations. jemalloc, which sanctum links, defines its own operator
+// new and delete, which would bypass the counted malloc() and free(); these
+// definitions come first, so every C++ allocation is counted as a malloc()
+// or an aligned allocation and reaches the process's allocator through them.
+void* operator new(std::size_t size) {
+  void* pointer = malloc(size == 0 ? 1 : size);
+  if (pointer == nullptr) {
+    throw std::bad_alloc();
+  }
+  return pointer;
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return malloc(size == 0 ? 1 : size);
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  void* pointer = nullptr;
+  if (posix_memalign(&pointer, static_cast<std::size_t>(alignment), size == 0 ? 1 : size) != 0) {
+    throw std::bad_alloc();
+  }
+  return pointer;
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  return operator new(size, alignment);
+}
+void operator delete(void* pointer) noexcept { free(pointer); }
+void operator delete[](void* pointer) noexcept { free(pointer); }
+void operator delete(void* pointer, std::size_t) noexcept { free(pointer); }
+void operator delete[](void* pointer, std::size_t) noexcept { free(pointer); }
+void operator delete(void* pointer, std::align_val_t) noexcept { free(pointer); }
+void operator delete[](void* pointer, std::align_val_t) noexcept { free(pointer); }
+void operator delete(void* pointer, std::size_t, std::align_val_t) noexcept { free(pointer); }
+void operator delete[](void* pointer, std::size_t, std::align_val_t) noexcept { free(pointer); }
+void operator delete(void* pointer, const std::nothrow_t&) noexcept { free(pointer); }
+void operator delete[](void* pointer, const std::nothrow_t&) noexcept { free(pointer); }
