@@ -52,14 +52,15 @@ const std::string& PeerIdentity::display_name() const {
   return sha256_fingerprint;
 }
 
-std::time_t not_after_of(const X509* cert) {
-  const ASN1_TIME* t = X509_get0_notAfter(cert);
+std::time_t time_of(const ASN1_TIME* t) {
   struct tm parsed {};
   if (t == nullptr || ASN1_TIME_to_tm(t, &parsed) != 1) {
     return 0;
   }
   return timegm(&parsed);
 }
+
+std::time_t not_after_of(const X509* cert) { return time_of(X509_get0_notAfter(cert)); }
 
 std::string sha256_fingerprint(X509* cert) {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -27,6 +27,9 @@ struct PeerIdentity {
 // identity.
 PeerIdentity identity_of(X509* cert);
 
+// Returns an ASN.1 time as a time_t, or 0 when `t` is null or cannot be read.
+std::time_t time_of(const ASN1_TIME* t);
+
 // Returns the certificate's notAfter as a time_t, or 0 when it cannot be read.
 std::time_t not_after_of(const X509* cert);
 

@@ -11,6 +11,7 @@
 #include "tls/handles.hpp"
 #include "tls/identity.hpp"
 #include "tls/revocation.hpp"
+#include "tls/verified_cache.hpp"
 #include "util/fs.hpp"
 
 namespace sanctum::tls {
@@ -38,14 +39,6 @@ std::string subject_of(X509* cert) { return name_text(X509_get_subject_name(cert
 
 LoadedCert describe(X509* cert) {
   return LoadedCert{subject_of(cert), serial_hex(cert), not_after_of(cert)};
-}
-
-std::time_t asn1_to_time(const ASN1_TIME* t) {
-  struct tm parsed {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &parsed) != 1) {
-    return 0;
-  }
-  return timegm(&parsed);
 }
 
 // Reads every PEM certificate in `path`. Fails when there is none.
@@ -138,6 +131,51 @@ int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
     return 0;
   }
   return 1;
+}
+
+void free_verified_cache(void*, void* cache, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<VerifiedCache*>(cache);
+}
+
+// Index of the SSL_CTX ex_data slot that owns the context's VerifiedCache,
+// which OpenSSL frees with the context.
+int verified_cache_index() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_verified_cache);
+  return index;
+}
+
+// Verifies the client's chain with X509_verify_cert(), which calls
+// verify_client_callback() at each depth, unless the same certificate
+// passed under this context before and its chain is still within its
+// validity dates. A hit saves the CA signature check and the chain
+// building; the client's CertificateVerify is checked either way.
+int verify_chain(X509_STORE_CTX* store, void* arg) {
+  auto* cache = static_cast<VerifiedCache*>(arg);
+  auto digest = digest_of(X509_STORE_CTX_get0_cert(store));
+  if (digest && cache->contains(*digest, std::time(nullptr))) {
+    return 1;
+  }
+  int verified = X509_verify_cert(store);
+  if (verified == 1 && digest) {
+    if (auto span = validity_span(X509_STORE_CTX_get0_chain(store))) {
+      cache->insert(*digest, span->first, span->second);
+    }
+  }
+  return verified;
+}
+
+// Gives the context a VerifiedCache and routes chain verification through
+// it. Called after the trust store and the revocation set are complete:
+// the cache holds results under exactly those.
+Result<void> set_verified_cache(SSL_CTX* ctx) {
+  auto cache = std::make_unique<VerifiedCache>();
+  if (SSL_CTX_set_ex_data(ctx, verified_cache_index(), cache.get()) != 1) {
+    return make_error("cannot attach the verification cache to the TLS context: " +
+                      drain_openssl_errors());
+  }
+  SSL_CTX_set_cert_verify_callback(ctx, verify_chain, cache.release());
+  return {};
 }
 
 int select_http11(SSL*, const unsigned char** out, unsigned char* out_length,
@@ -305,7 +343,7 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
     // A CRL past its nextUpdate still lists every revocation made, so the
     // gateway keeps enforcing it instead of rejecting every client. The
     // start-up and reload logs warn about it with the fix.
-    std::time_t next_update = asn1_to_time(X509_CRL_get0_nextUpdate(crl.get()));
+    std::time_t next_update = time_of(X509_CRL_get0_nextUpdate(crl.get()));
     if (next_update != 0 && next_update < now) {
       info.crl_expired = true;
     }
@@ -386,6 +424,9 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
   material->client_cas = std::move(*cas);
   set_server_chain(ctx);
   if (auto r = set_revocation(ctx, config, *material); !r) {
+    return r.error();
+  }
+  if (auto r = set_verified_cache(ctx); !r) {
     return r.error();
   }
   set_session_resumption(ctx, config.session_tickets);

@@ -48,6 +48,8 @@ struct TlsMaterial {
 // (validity dates, chain, clientAuth extended key usage present, and with a
 // CRL configured, no certificate of the chain below the trust anchor
 // revoked). The error names the file at fault and what is wrong with it.
+// A certificate that passed is remembered with the context (VerifiedCache),
+// so its chain is not checked again until it expires.
 // Session resumption follows `config.session_tickets`. When it is on, each
 // call creates a fresh SSL_CTX, and so fresh session-ticket keys: a session
 // from before a reload cannot be resumed after it, and every client is
