@@ -10,6 +10,7 @@
 
 #include "tls/handles.hpp"
 #include "tls/identity.hpp"
+#include "tls/library_context.hpp"
 #include "tls/revocation.hpp"
 #include "tls/verified_cache.hpp"
 #include "util/fs.hpp"
@@ -401,7 +402,7 @@ std::string drain_openssl_errors() {
 
 Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& config) {
   ERR_clear_error();
-  SSL_CTX* native = SSL_CTX_new(TLS_server_method());
+  SSL_CTX* native = SSL_CTX_new_ex(server_library_context(), nullptr, TLS_server_method());
   if (native == nullptr) {
     return make_error("cannot create an OpenSSL context: " + drain_openssl_errors());
   }

@@ -1,0 +1,60 @@
+// Every key type that `sanctum ca issue --key` offers works on both ends of
+// a handshake: a client certificate of each type reaches the model through a
+// gateway whose own certificate has each type, with curl as the client.
+
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "support/gateway.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace sanctum::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class KeyTypes : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {
+ protected:
+  TempDir dir;
+  std::filesystem::path state = dir / "state";
+
+  void ca(std::vector<std::string> args) {
+    std::vector<std::string> argv{sanctum_binary(), "ca"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--dir", state.string()});
+    auto result = run_command(argv, 60s);
+    ASSERT_EQ(result.exit_code, 0) << "sanctum ca " << args.front() << ": " << result.err;
+  }
+};
+
+TEST_P(KeyTypes, ClientReachesModel) {
+  auto [server_key, client_key] = GetParam();
+  ca({"init"});
+  ca({"issue", "server", "--server", "--key", server_key});
+  ca({"issue", "laptop", "--client", "--key", client_key});
+  GatewayProcess gateway(
+      dir.path(), {"--listen", "127.0.0.1:0", "--upstream", "echo", "--cert",
+                   (state / "server.crt").string(), "--key", (state / "server.key").string(),
+                   "--client-ca", (state / "ca.crt").string()});
+  ASSERT_TRUE(gateway.wait_ready()) << gateway.log();
+  auto result = curl({"--cacert", (state / "ca.crt").string(), "--cert",
+                      (state / "clients/laptop.crt").string(), "--key",
+                      (state / "clients/laptop.key").string(), gateway.https_url("/v1/models")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("sanctum-echo"), std::string::npos) << result.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(ServerAndClient, KeyTypes,
+                         ::testing::Combine(::testing::Values("ecdsa-p256", "ed25519", "rsa-3072"),
+                                            ::testing::Values("ecdsa-p256", "ed25519", "rsa-3072")),
+                         [](const auto& info) {
+                           std::string name = std::string(std::get<0>(info.param)) + "_" +
+                                              std::get<1>(info.param);
+                           std::erase(name, '-');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace sanctum::test
