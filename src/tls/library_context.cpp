@@ -1,6 +1,8 @@
 #include "tls/library_context.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include <openssl/core_dispatch.h>
@@ -22,6 +24,23 @@ OSSL_PROVIDER* default_provider = nullptr;
 // an all-null entry as OpenSSL expects.
 std::vector<OSSL_ALGORITHM> public_key_decoders;
 
+// The default provider's key managers for the key types that TLS uses:
+// key exchange (EC, X25519, X448, DH), signatures (EC, Ed25519, Ed448, RSA,
+// RSA-PSS), the TLS 1.3 Finished MAC (HMAC) and the key derivations. The
+// others (DSA, DHX, SM2, SCRYPT, SipHash, Poly1305, CMAC) are left out,
+// because OpenSSL 3.0 walks every key manager for each key it decodes.
+std::vector<OSSL_ALGORITHM> tls_key_managers;
+
+constexpr std::string_view kTlsKeyTypes[] = {"DH",  "EC",      "X25519", "X448", "ED25519", "ED448",
+                                             "RSA", "RSA-PSS", "HMAC",   "HKDF", "TLS1-PRF"};
+
+bool manages_tls_key(const OSSL_ALGORITHM& algorithm) {
+  std::string_view names = algorithm.algorithm_names;
+  std::string_view first = names.substr(0, names.find(':'));
+  return std::find(std::begin(kTlsKeyTypes), std::end(kTlsKeyTypes), first) !=
+         std::end(kTlsKeyTypes);
+}
+
 bool reads_public_key_info(const OSSL_ALGORITHM& algorithm) {
   return algorithm.property_definition != nullptr &&
          std::strstr(algorithm.property_definition, "structure=SubjectPublicKeyInfo") != nullptr;
@@ -31,6 +50,10 @@ const OSSL_ALGORITHM* lean_query(void*, int operation_id, int* no_cache) {
   if (operation_id == OSSL_OP_DECODER) {
     *no_cache = 0;
     return public_key_decoders.data();
+  }
+  if (operation_id == OSSL_OP_KEYMGMT) {
+    *no_cache = 0;
+    return tls_key_managers.data();
   }
   return OSSL_PROVIDER_query_operation(default_provider, operation_id, no_cache);
 }
@@ -65,23 +88,34 @@ int lean_init(const OSSL_CORE_HANDLE*, const OSSL_DISPATCH*, const OSSL_DISPATCH
   return 1;
 }
 
+// Copies the default provider's algorithms of `operation_id` that `keep`
+// accepts into `out`, with the all-null end entry. False when none is kept.
+bool select_algorithms(int operation_id, bool (*keep)(const OSSL_ALGORITHM&),
+                       std::vector<OSSL_ALGORITHM>& out) {
+  int no_cache = 0;
+  const OSSL_ALGORITHM* all =
+      OSSL_PROVIDER_query_operation(default_provider, operation_id, &no_cache);
+  for (const OSSL_ALGORITHM* it = all; it != nullptr && it->algorithm_names != nullptr; ++it) {
+    if (keep(*it)) {
+      out.push_back(*it);
+    }
+  }
+  if (out.empty()) {
+    return false;
+  }
+  out.push_back(OSSL_ALGORITHM{nullptr, nullptr, nullptr, nullptr});
+  return true;
+}
+
 OSSL_LIB_CTX* build() {
   default_provider = OSSL_PROVIDER_load(nullptr, "default");
   if (default_provider == nullptr) {
     return nullptr;
   }
-  int no_cache = 0;
-  const OSSL_ALGORITHM* decoders =
-      OSSL_PROVIDER_query_operation(default_provider, OSSL_OP_DECODER, &no_cache);
-  for (const OSSL_ALGORITHM* it = decoders; it != nullptr && it->algorithm_names != nullptr; ++it) {
-    if (reads_public_key_info(*it)) {
-      public_key_decoders.push_back(*it);
-    }
-  }
-  if (public_key_decoders.empty()) {
+  if (!select_algorithms(OSSL_OP_DECODER, reads_public_key_info, public_key_decoders) ||
+      !select_algorithms(OSSL_OP_KEYMGMT, manages_tls_key, tls_key_managers)) {
     return nullptr;
   }
-  public_key_decoders.push_back(OSSL_ALGORITHM{nullptr, nullptr, nullptr, nullptr});
 
   OSSL_LIB_CTX* context = OSSL_LIB_CTX_new();
   if (context == nullptr) {

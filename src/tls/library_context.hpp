@@ -7,7 +7,8 @@ namespace sanctum::tls {
 // The OpenSSL library context that the gateway's server TLS contexts use.
 //
 // It offers every algorithm of OpenSSL's default provider, but only the key
-// decoders that read a SubjectPublicKeyInfo. OpenSSL 3.0 decodes the public
+// decoders that read a SubjectPublicKeyInfo and only the key managers of key
+// types that TLS uses. OpenSSL 3.0 decodes the public
 // key of every certificate a client sends with OSSL_DECODER_CTX_new_for_pkey,
 // which walks every decoder of the library context several times, so the
 // cost of each certificate grows with the number of decoders. The default

@@ -1,6 +1,7 @@
 // Every key type that `sanctum ca issue --key` offers works on both ends of
 // a handshake: a client certificate of each type reaches the model through a
-// gateway whose own certificate has each type, with curl as the client.
+// gateway whose own certificate has each type, with curl as the client. A
+// client that offers a single key-exchange group gets a handshake with it.
 
 #include <tuple>
 
@@ -52,6 +53,45 @@ INSTANTIATE_TEST_SUITE_P(ServerAndClient, KeyTypes,
                          [](const auto& info) {
                            std::string name = std::string(std::get<0>(info.param)) + "_" +
                                               std::get<1>(info.param);
+                           std::erase(name, '-');
+                           return name;
+                         });
+
+class KeyExchangeGroup : public KeyTypes {};
+
+TEST_P(KeyExchangeGroup, HandshakeUsesOfferedGroup) {
+  const char* group = std::get<0>(GetParam());
+  ca({"init"});
+  ca({"issue", "server", "--server"});
+  ca({"issue", "laptop", "--client"});
+  GatewayProcess gateway(
+      dir.path(), {"--listen", "127.0.0.1:0", "--upstream", "echo", "--cert",
+                   (state / "server.crt").string(), "--key", (state / "server.key").string(),
+                   "--client-ca", (state / "ca.crt").string()});
+  ASSERT_TRUE(gateway.wait_ready()) << gateway.log();
+  auto result = run_command(
+      {"sh", "-c",
+       "printf 'GET /v1/models HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
+       "openssl s_client -ign_eof -tls1_3 -groups " +
+           std::string(group) + " -connect 127.0.0.1:" + std::to_string(gateway.port()) +
+           " -CAfile " + (state / "ca.crt").string() + " -cert " +
+           (state / "clients/laptop.crt").string() + " -key " +
+           (state / "clients/laptop.key").string()},
+      30s);
+  EXPECT_NE(result.out.find("HTTP/1.1 200"), std::string::npos) << result.out << result.err;
+  EXPECT_NE(result.out.find(std::string("Server Temp Key: ") + std::get<1>(GetParam())),
+            std::string::npos)
+      << result.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Groups, KeyExchangeGroup,
+                         ::testing::Values(std::tuple{"X25519", "X25519"},
+                                           std::tuple{"P-256", "ECDH, prime256v1"},
+                                           std::tuple{"P-384", "ECDH, secp384r1"},
+                                           std::tuple{"X448", "X448"},
+                                           std::tuple{"ffdhe2048", "DH, 2048 bits"}),
+                         [](const auto& info) {
+                           std::string name = std::get<0>(info.param);
                            std::erase(name, '-');
                            return name;
                          });

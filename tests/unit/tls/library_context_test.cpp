@@ -1,8 +1,10 @@
 // The server library context: public keys of every type the CA issues decode
-// in it, and it offers fewer decoders than OpenSSL's default context.
+// in it, it offers fewer decoders than OpenSSL's default context, and it
+// keeps the key managers that TLS needs.
 
 #include <openssl/decoder.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -67,6 +69,21 @@ TEST(ServerLibraryContext, OffersFewerDecodersThanDefault) {
   std::size_t full = decoder_count(nullptr);
   EXPECT_GT(lean, 0u);
   EXPECT_LT(lean * 2, full) << "lean " << lean << ", default " << full;
+}
+
+TEST(ServerLibraryContext, KeepsTlsKeyManagersOnly) {
+  OSSL_LIB_CTX* context = server_library_context();
+  ASSERT_NE(context, nullptr);
+  for (const char* type : {"EC", "X25519", "X448", "DH", "ED25519", "ED448", "RSA", "RSA-PSS",
+                           "HMAC", "HKDF", "TLS1-PRF"}) {
+    EVP_KEYMGMT* manager = EVP_KEYMGMT_fetch(context, type, nullptr);
+    EXPECT_NE(manager, nullptr) << type;
+    EVP_KEYMGMT_free(manager);
+  }
+  EVP_KEYMGMT* dsa = EVP_KEYMGMT_fetch(context, "DSA", nullptr);
+  EXPECT_EQ(dsa, nullptr);
+  EVP_KEYMGMT_free(dsa);
+  ERR_clear_error();
 }
 
 }  // namespace
