@@ -249,6 +249,7 @@ awaitable<void> run_tls_connection(tcp::socket socket, tcp::endpoint remote,
   Peer peer;
   peer.connection = &connection;
   peer.identity = tls::identity_of(SSL_get0_peer_certificate(stream.native_handle()));
+  tls::release_client_chain(stream.native_handle());
   peer.socket = &stream.socket();
   obs::gateway_status().record_client_certificate(
       peer.identity->display_name(), peer.identity->serial_hex, peer.identity->not_after);

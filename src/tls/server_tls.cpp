@@ -436,6 +436,15 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
   return material;
 }
 
+void release_client_chain(SSL* ssl) {
+  // On a server, the stack holds every certificate the client sent except
+  // its own, which OpenSSL moved to the session's peer certificate.
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  while (chain != nullptr && sk_X509_num(chain) > 0) {
+    X509_free(sk_X509_pop(chain));
+  }
+}
+
 const char* to_string(HandshakeFailure failure) {
   switch (failure) {
     case HandshakeFailure::no_client_cert:

@@ -99,6 +99,12 @@ struct HandshakeFailureInfo {
 // and the error the handshake returned.
 HandshakeFailureInfo classify_handshake_failure(SSL* ssl, const boost::system::error_code& ec);
 
+// Frees the certificates that the client sent after its own, such as its
+// CA certificate. OpenSSL keeps them, parsed, in the session for the life of
+// the connection, although nothing reads them after the handshake. The
+// client's own certificate stays.
+void release_client_chain(SSL* ssl);
+
 // Drains OpenSSL's thread-local error queue into one string, "" when empty.
 std::string drain_openssl_errors();
 

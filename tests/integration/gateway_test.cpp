@@ -173,6 +173,23 @@ TEST_F(GatewayTest, IntermediateSignedClientAccepted) {
   EXPECT_EQ(result.out, "{\"ok\":true}");
 }
 
+// The gateway frees the certificates a client sends after its own once the
+// handshake is done; the connection keeps serving requests afterwards.
+TEST_F(GatewayTest, ChainSendingClientKeepsConnection) {
+  auto gateway = start();
+  auto result = curl({"--cacert", pki.ca_cert().string(), "--cert",
+                      pki.client_chain(TestPki::kIntermediateClient).string(), "--key",
+                      pki.client_key(TestPki::kIntermediateClient).string(), "-w", "%{num_connects}\n",
+                      gateway->https_url("/anything"), gateway->https_url("/anything"),
+                      gateway->https_url("/anything")});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "{\"ok\":true}1\n{\"ok\":true}0\n{\"ok\":true}0\n");
+  ASSERT_TRUE(wait_until([&] { return gateway->access_records().size() >= 3; }, 5s));
+  for (const auto& record : gateway->access_records()) {
+    EXPECT_EQ(record["client"], TestPki::kIntermediateClient) << record.dump();
+  }
+}
+
 TEST_F(GatewayTest, PlainHttpOnTlsPortNeverGets2xx) {
   auto gateway = start();
   auto result = curl({"-w", "\n%{http_code}", gateway->http_url("/v1/models")});
