@@ -168,7 +168,7 @@ int verify_chain(X509_STORE_CTX* store, void* arg) {
 
 // Gives the context a VerifiedCache and routes chain verification through
 // it. Called after the trust store and the revocation set are complete:
-// the cache holds results under exactly those.
+// the cached results are valid under exactly those.
 Result<void> set_verified_cache(SSL_CTX* ctx) {
   auto cache = std::make_unique<VerifiedCache>();
   if (SSL_CTX_set_ex_data(ctx, verified_cache_index(), cache.get()) != 1) {
@@ -437,7 +437,7 @@ Result<std::shared_ptr<TlsMaterial>> build_server_tls(const config::TlsConfig& c
 }
 
 void release_client_chain(SSL* ssl) {
-  // On a server, the stack holds every certificate the client sent except
+  // On a server, the stack contains every certificate the client sent except
   // its own, which OpenSSL moved to the session's peer certificate.
   STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
   while (chain != nullptr && sk_X509_num(chain) > 0) {
