@@ -11,6 +11,8 @@
 namespace sanctum::test {
 namespace {
 
+using namespace std::chrono_literals;
+
 TEST(ExpiredCrl, StillEnforcedWithWarning) {
   TempDir dir;
   TestPki pki(dir / "pki");
@@ -33,6 +35,7 @@ TEST(ExpiredCrl, StillEnforcedWithWarning) {
   };
   EXPECT_EQ(as(TestPki::kGoodClient), 0);
   EXPECT_NE(as(TestPki::kRevokedClient), 0);
+  ASSERT_TRUE(wait_until([&] { return gateway.access_records().size() >= 2; }, 5s));
   auto records = gateway.access_records();
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records.back()["error"], "revoked");

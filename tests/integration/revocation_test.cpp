@@ -51,6 +51,14 @@ class RevocationTest : public ::testing::Test {
     return result.exit_code;
   }
 
+  // Waits for `count` access records and returns them. A rejected handshake
+  // is logged when the gateway sees it fail, which can be after curl exits.
+  std::vector<nlohmann::json> records_after(const GatewayProcess& gateway, std::size_t count) {
+    EXPECT_TRUE(wait_until([&] { return gateway.access_records().size() >= count; }, 5s))
+        << gateway.log();
+    return gateway.access_records();
+  }
+
   // Revokes `name` in the intermediate CA's state folder with `sanctum ca`,
   // which rewrites the intermediate's crl.pem.
   void revoke_under_intermediate(const std::string& name) {
@@ -67,7 +75,7 @@ TEST_F(RevocationTest, IntermediateCrlRevokesLeaf) {
 
   EXPECT_NE(request_as(*gateway, TestPki::kIntermediateClient), 0);
   EXPECT_EQ(request_as(*gateway, TestPki::kGoodClient), 0);
-  auto records = gateway->access_records();
+  auto records = records_after(*gateway, 2);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records.front()["error"], "revoked");
   EXPECT_EQ(records.back()["status"], 200);
@@ -81,7 +89,7 @@ TEST_F(RevocationTest, RootCrlRevokesIntermediate) {
 
   EXPECT_NE(request_as(*gateway, TestPki::kIntermediateClient), 0);
   EXPECT_EQ(request_as(*gateway, TestPki::kGoodClient), 0);
-  auto records = gateway->access_records();
+  auto records = records_after(*gateway, 2);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records.front()["error"], "revoked");
   EXPECT_EQ(records.back()["status"], 200);
@@ -96,7 +104,7 @@ TEST_F(RevocationTest, IntermediateCrlLeavesRootClientsAlone) {
 
   EXPECT_EQ(request_as(*gateway, TestPki::kGoodClient), 0);
   EXPECT_NE(request_as(*gateway, TestPki::kRevokedClient), 0);
-  auto records = gateway->access_records();
+  auto records = records_after(*gateway, 2);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records.back()["error"], "revoked");
 }
@@ -106,7 +114,7 @@ TEST_F(RevocationTest, LeafWithoutIssuerCrlRejected) {
 
   EXPECT_NE(request_as(*gateway, TestPki::kIntermediateClient), 0);
   EXPECT_EQ(request_as(*gateway, TestPki::kGoodClient), 0);
-  auto records = gateway->access_records();
+  auto records = records_after(*gateway, 2);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records.front()["error"], "tls-error");
 }
