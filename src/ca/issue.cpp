@@ -100,6 +100,28 @@ std::string relative_to(const fs::path& file, const fs::path& dir) {
   return relative.string();
 }
 
+// Builds the error for an output file that already exists. `sanctum ca renew`
+// is offered only when the index has a valid certificate of that name to
+// renew; after a revocation, only --force replaces the files.
+std::string existing_file_error(const fs::path& file, const IssueOptions& options) {
+  const CaPaths& paths = options.paths;
+  bool renewable = false;
+  if (auto index = load_index(paths)) {
+    for (const IndexEntry* entry : current_entries(*index)) {
+      renewable = renewable || (entry->name == options.name && entry->role == options.role);
+    }
+  }
+  if (renewable) {
+    return fmt::format(
+        "{} already exists: pass --force to replace it, or run `sanctum ca renew {} --dir {}`",
+        file.string(), options.name, paths.dir.string());
+  }
+  return fmt::format(
+      "{} already exists and the index has no unrevoked certificate named '{}' to renew: "
+      "pass --force to replace it",
+      file.string(), options.name);
+}
+
 }  // namespace
 
 Result<LoadedCa> load_ca(const fs::path& cert_file, const fs::path& key_file) {
@@ -144,9 +166,7 @@ Result<IssuedCert> issue_locked(const IssueOptions& options, Index* index) {
     for (const fs::path& file : {cert_out, key_out}) {
       std::error_code ec;
       if (fs::exists(file, ec)) {
-        return make_error(fmt::format(
-            "{} already exists: pass --force to replace it, or run `sanctum ca renew {} --dir {}`",
-            file.string(), options.name, paths.dir.string()));
+        return make_error(existing_file_error(file, options));
       }
     }
   }

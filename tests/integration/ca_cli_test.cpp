@@ -95,6 +95,20 @@ TEST_F(CaCliTest, RejectsOverwriteWithoutForce) {
   EXPECT_TRUE(contains(second.output, (state_ / "clients/laptop.crt").string() +
                                           " already exists: pass --force"))
       << second.output;
+  EXPECT_TRUE(contains(second.output, "sanctum ca renew laptop")) << second.output;
+  EXPECT_EQ(ca({"issue", "laptop", "--client", "--force"}).exit_code, 0);
+}
+
+TEST_F(CaCliTest, ReissueAfterRevokeOffersOnlyForce) {
+  init();
+  ASSERT_EQ(ca({"issue", "laptop", "--client"}).exit_code, 0);
+  ASSERT_EQ(ca({"revoke", "laptop"}).exit_code, 0);
+  auto again = ca({"issue", "laptop", "--client"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(contains(again.output, "no unrevoked certificate named 'laptop' to renew: pass "
+                                     "--force to replace it"))
+      << again.output;
+  EXPECT_FALSE(contains(again.output, "sanctum ca renew")) << again.output;
   EXPECT_EQ(ca({"issue", "laptop", "--client", "--force"}).exit_code, 0);
 }
 
