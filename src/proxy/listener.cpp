@@ -157,7 +157,7 @@ awaitable<void> reject_plain_http(tcp::socket& socket, Connection& connection,
       "this port requires TLS with a client certificate: use https:// and present a certificate "
       "issued by the gateway's CA",
       "invalid_request_error", "tls_required", 11, false);
-  write_rejection(listener, connection, "plain-on-tls", "plain HTTP on a TLS listener", 400,
+  write_rejection(listener, connection, "plain-on-tls", "tls-required", 400,
                   response.body().size());
   connection.arm_deadline(socket, std::chrono::seconds(5));
   auto [ec, n] = co_await http::async_write(socket, response, kUseTuple);
