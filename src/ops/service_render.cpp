@@ -195,6 +195,10 @@ std::string render_service_unit(const RenderOptions& options) {
   UnitSection& service = unit.section("Service");
   add(service, "Type", is_long_running(options.role) ? "simple" : "oneshot");
   add(service, "ExecStart", exec_line(options));
+  if (options.role == ServiceRole::server) {
+    // `systemctl reload` then reloads certificates, CA bundle and CRL.
+    add(service, "ExecReload", "/bin/kill -HUP $MAINPID");
+  }
   if (is_long_running(options.role)) {
     add(service, "Restart", "on-failure");
     add(service, "RestartSec", "5s");

@@ -126,6 +126,8 @@ TEST(RenderSystemd, ServerUnitRestartsOnFailure) {
   EXPECT_EQ(unit->values("Service", "ExecStart"),
             std::vector<std::string>{
                 "/opt/sanctum/bin/sanctum serve --config /home/model/.sanctum/sanctum.toml"});
+  EXPECT_EQ(unit->values("Service", "ExecReload"),
+            std::vector<std::string>{"/bin/kill -HUP $MAINPID"});
   EXPECT_EQ(unit->values("Service", "ProtectSystem"), std::vector<std::string>{"strict"});
   EXPECT_EQ(unit->values("Service", "ReadWritePaths"),
             std::vector<std::string>{"/home/model/.sanctum/logs /home/model/.sanctum/certs"});
@@ -155,6 +157,7 @@ TEST_P(RenderSystemdTimer, OneshotServiceWithTimer) {
   ASSERT_TRUE(timer.ok()) << timer.error().message;
   EXPECT_EQ(service->values("Service", "Type"), std::vector<std::string>{"oneshot"});
   EXPECT_TRUE(service->values("Service", "Restart").empty());
+  EXPECT_TRUE(service->values("Service", "ExecReload").empty());
   EXPECT_EQ(service->find("Install"), nullptr);
   EXPECT_EQ(timer->values("Timer", "OnCalendar"), std::vector<std::string>{GetParam().on_calendar});
   EXPECT_EQ(timer->values("Install", "WantedBy"), std::vector<std::string>{"timers.target"});
