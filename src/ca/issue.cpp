@@ -117,8 +117,8 @@ std::string existing_file_error(const fs::path& file, const IssueOptions& option
         file.string(), options.name, paths.dir.string());
   }
   return fmt::format(
-      "{} already exists and the index has no unrevoked certificate named '{}' to renew: "
-      "pass --force to replace it",
+      "{} already exists, and the index has no unrevoked certificate named '{}' (so `sanctum "
+      "ca renew` does not apply): pass --force to replace it",
       file.string(), options.name);
 }
 
