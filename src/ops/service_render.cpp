@@ -150,19 +150,16 @@ void add(UnitSection& section, std::string key, std::string value) {
 }
 
 // Sandboxing that the gateway and probes run under. They need TCP and Unix
-// sockets, read the config and certificates, and write only logs (and, for
-// the CA check, nothing at all).
+// sockets, read the config and certificates, and write only logs. The
+// certificate folder stays read-only: it also contains the CA key, which no
+// service role needs to change.
 void add_hardening(UnitSection& service, const RenderOptions& options) {
   add(service, "NoNewPrivileges", "yes");
   add(service, "PrivateTmp", "yes");
   add(service, "PrivateDevices", "yes");
   add(service, "ProtectSystem", "strict");
   add(service, "ProtectHome", "read-only");
-  std::string writable = quote_unit_path(options.log_dir);
-  if (!options.cert_dir.empty()) {
-    writable += " " + quote_unit_path(options.cert_dir);
-  }
-  add(service, "ReadWritePaths", writable);
+  add(service, "ReadWritePaths", quote_unit_path(options.log_dir));
   add(service, "ProtectKernelTunables", "yes");
   add(service, "ProtectKernelModules", "yes");
   add(service, "ProtectKernelLogs", "yes");

@@ -129,8 +129,9 @@ TEST(RenderSystemd, ServerUnitRestartsOnFailure) {
   EXPECT_EQ(unit->values("Service", "ExecReload"),
             std::vector<std::string>{"/bin/kill -HUP $MAINPID"});
   EXPECT_EQ(unit->values("Service", "ProtectSystem"), std::vector<std::string>{"strict"});
+  // The certificate folder, which also contains ca.key, stays read-only.
   EXPECT_EQ(unit->values("Service", "ReadWritePaths"),
-            std::vector<std::string>{"/home/model/.sanctum/logs /home/model/.sanctum/certs"});
+            std::vector<std::string>{"/home/model/.sanctum/logs"});
   EXPECT_EQ(unit->values("Service", "RestrictAddressFamilies"),
             std::vector<std::string>{"AF_INET AF_INET6 AF_UNIX"});
   EXPECT_EQ(unit->values("Install", "WantedBy"), std::vector<std::string>{"default.target"});
