@@ -277,8 +277,8 @@ Result<RotateResult> rotate(const RotateOptions& options);
 Result<void> rotate_finish(const CaPaths& paths, TimePoint now = Clock::now());
 
 struct ExpiryStatus {
-  std::string name;  // "ca" and "ca-old" for the CA certificates
-  std::string kind;  // "ca", "client" or "server"
+  std::string name;  // "ca" and "ca-old" for the CA certificates, "crl.pem"
+  std::string kind;  // "ca", "client", "server" or "crl"
   std::string serial;
   TimePoint not_after;
   std::int64_t days_left = 0;  // whole days, negative once expired
@@ -291,6 +291,14 @@ struct ExpiryStatus {
 Result<std::vector<ExpiryStatus>> check_expiry(const CaPaths& paths,
                                                std::chrono::hours warn_within,
                                                TimePoint now = Clock::now());
+
+// Returns crl.pem's status when the earliest nextUpdate of its CRLs lies
+// within `warn_within` of `now` or has passed: `not_after` is that
+// nextUpdate. Nothing when it is further away or the file does not exist.
+// Fails when the file cannot be read or holds no PEM CRL.
+Result<std::optional<ExpiryStatus>> check_crl_due(const CaPaths& paths,
+                                                  std::chrono::hours warn_within,
+                                                  TimePoint now = Clock::now());
 
 enum class ExportFormat { tar_gz, directory };
 

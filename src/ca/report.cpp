@@ -1,10 +1,16 @@
 // Read-only views of the state folder: the index listing and the expiry check.
 
+#include <algorithm>
 #include <set>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include <fmt/format.h>
 
+#include "ca/certificate.hpp"
 #include "ca/operations.hpp"
+#include "util/fs.hpp"
 
 namespace sanctum::ca {
 namespace fs = std::filesystem;
@@ -83,6 +89,42 @@ Result<std::vector<ExpiryStatus>> check_expiry(const CaPaths& paths,
     }
   }
   return expiring;
+}
+
+Result<std::optional<ExpiryStatus>> check_crl_due(const CaPaths& paths,
+                                                  std::chrono::hours warn_within, TimePoint now) {
+  if (auto present = require_dir(paths); !present) {
+    return present.error();
+  }
+  std::error_code ec;
+  if (!fs::exists(paths.crl, ec)) {
+    return std::optional<ExpiryStatus>{};
+  }
+  auto text = util::read_file(paths.crl);
+  if (!text) {
+    return text.error();
+  }
+  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  std::optional<TimePoint> earliest;
+  bool any = false;
+  while (X509_CRL* read = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    X509CrlPtr crl(read);
+    any = true;
+    if (const ASN1_TIME* next_update = X509_CRL_get0_nextUpdate(crl.get())) {
+      TimePoint due = to_time_point(next_update);
+      earliest = earliest ? std::min(*earliest, due) : due;
+    }
+  }
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  if (!any) {
+    return make_error(fmt::format(
+        "{} holds no PEM CRL: rewrite it with `sanctum ca crl --dir {}`", paths.crl.string(),
+        paths.dir.string()));
+  }
+  if (!earliest || *earliest - now > warn_within) {
+    return std::optional<ExpiryStatus>{};
+  }
+  return std::optional<ExpiryStatus>{expiry_status("crl.pem", "crl", "", *earliest, now)};
 }
 
 }  // namespace sanctum::ca

@@ -438,16 +438,22 @@ void add_check(CLI::App& ca_app, int& exit_code) {
   struct Flags {
     CommonFlags common;
     int warn_days = 30;
+    int crl_warn_days = 7;
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* check = ca_app.add_subcommand(
       "check",
-      "Exit 1 naming every CA and current certificate that expires within --warn-days, "
-      "0 when none does, 2 when the state folder cannot be read");
+      "Exit 1 naming every CA and current certificate that expires within --warn-days, and "
+      "crl.pem when its next update is due within --crl-warn-days; 0 when there is none, 2 "
+      "when the state folder cannot be read");
   add_dir_option(check, flags->common);
   check->add_option("--warn-days", flags->warn_days,
                     "Warning window in days from now (default 30)")
+      ->check(CLI::Range(0, 36500));
+  check->add_option("--crl-warn-days", flags->crl_warn_days,
+                    "Warning window in days for crl.pem's next update (default 7; a CRL is "
+                    "written valid for 30 days)")
       ->check(CLI::Range(0, 36500));
   check->add_flag("--json", flags->json, "Print the result as a JSON object");
   check->callback([flags, &exit_code] {
@@ -457,7 +463,15 @@ void add_check(CLI::App& ca_app, int& exit_code) {
       exit_code = report("check", expiring.error(), kExitUsage);
       return;
     }
-    print_check(*expiring, flags->warn_days, flags->json);
+    auto crl = ca::check_crl_due(paths, std::chrono::days(flags->crl_warn_days));
+    if (!crl) {
+      exit_code = report("check", crl.error(), kExitUsage);
+      return;
+    }
+    if (*crl) {
+      expiring->push_back(**crl);
+    }
+    print_check(*expiring, flags->warn_days, flags->crl_warn_days, paths.dir, flags->json);
     exit_code = expiring->empty() ? 0 : kExitFailed;
   });
 }

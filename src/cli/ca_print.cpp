@@ -77,7 +77,8 @@ void print_table(const std::vector<ca::IndexEntry>& entries, ca::TimePoint now) 
   }
 }
 
-void print_check(const std::vector<ca::ExpiryStatus>& expiring, int warn_days, bool json) {
+void print_check(const std::vector<ca::ExpiryStatus>& expiring, int warn_days,
+                 int crl_warn_days, const std::filesystem::path& dir, bool json) {
   if (json) {
     nlohmann::json items = nlohmann::json::array();
     for (const ca::ExpiryStatus& status : expiring) {
@@ -88,16 +89,27 @@ void print_check(const std::vector<ca::ExpiryStatus>& expiring, int warn_days, b
                        {"days_left", status.days_left},
                        {"expired", status.expired}});
     }
-    nlohmann::json result = {{"warn_days", warn_days}, {"expiring", items}};
+    nlohmann::json result = {
+        {"warn_days", warn_days}, {"crl_warn_days", crl_warn_days}, {"expiring", items}};
     std::cout << result.dump(2) << "\n";
     return;
   }
   if (expiring.empty()) {
-    std::cout << fmt::format("No certificate expires within {} days\n", warn_days);
+    std::cout << fmt::format(
+        "No certificate expires within {} days and no CRL update is due within {} days\n",
+        warn_days, crl_warn_days);
     return;
   }
   for (const ca::ExpiryStatus& status : expiring) {
-    if (status.expired) {
+    if (status.kind == "crl") {
+      std::cout << fmt::format("crl {}: next update {} {}{}; run `sanctum ca crl --dir {}`\n",
+                               status.name, status.expired ? "was due on" : "due on",
+                               ca::format_time(status.not_after),
+                               status.expired
+                                   ? ""
+                                   : fmt::format(" ({} days left)", status.days_left),
+                               dir.string());
+    } else if (status.expired) {
       std::cout << fmt::format("{} {}: expired on {}\n", status.kind, status.name,
                                ca::format_time(status.not_after));
     } else {

@@ -2,6 +2,7 @@
 
 // Human and JSON output of the `sanctum ca` subcommands, on stdout.
 
+#include <filesystem>
 #include <vector>
 
 #include "ca/ca.hpp"
@@ -20,8 +21,10 @@ void print_rotated(const ca::RotateResult& result, const ca::CaPaths& paths);
 // (valid, expired or revoked) as of `now`.
 void print_table(const std::vector<ca::IndexEntry>& entries, ca::TimePoint now);
 
-// The check result as lines or, with `json`, as an object with "warn_days"
-// and "expiring".
-void print_check(const std::vector<ca::ExpiryStatus>& expiring, int warn_days, bool json);
+// The check result as lines or, with `json`, as an object with "warn_days",
+// "crl_warn_days" and "expiring". A due CRL's line names the command that
+// rewrites it for the state folder `dir`.
+void print_check(const std::vector<ca::ExpiryStatus>& expiring, int warn_days,
+                 int crl_warn_days, const std::filesystem::path& dir, bool json);
 
 }  // namespace sanctum::cli

@@ -259,6 +259,26 @@ TEST_F(CaCliTest, CheckExitCodes) {
       << unreadable.output;
 }
 
+TEST_F(CaCliTest, CheckNamesDueCrl) {
+  init();
+  auto fresh = ca({"check"});
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_TRUE(contains(fresh.output, "no CRL update is due within 7 days")) << fresh.output;
+
+  // A CRL is written valid for 30 days, so a 31-day window makes it due.
+  auto due = ca({"check", "--crl-warn-days", "31"});
+  EXPECT_EQ(due.exit_code, 1) << due.output;
+  EXPECT_TRUE(contains(due.output, "crl crl.pem: next update due on")) << due.output;
+  EXPECT_TRUE(contains(due.output, "run `sanctum ca crl --dir " + state_.string() + "`"))
+      << due.output;
+
+  auto json = ca({"check", "--crl-warn-days", "31", "--json"});
+  EXPECT_EQ(json.exit_code, 1);
+  auto parsed = nlohmann::json::parse(json.output);
+  EXPECT_EQ(parsed["crl_warn_days"], 31);
+  EXPECT_EQ(parsed["expiring"][0]["kind"], "crl");
+}
+
 TEST_F(CaCliTest, ConcurrentIssueKeepsEveryEntry) {
   init();
   constexpr int kProcesses = 8;

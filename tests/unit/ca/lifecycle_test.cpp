@@ -237,6 +237,40 @@ TEST_F(LifecycleTest, CheckListsShortLivedAndExpired) {
   EXPECT_EQ(ca_too->front().kind, "ca");
 }
 
+TEST_F(LifecycleTest, CrlDueWithinItsWindow) {
+  auto fresh = check_crl_due(paths_, days(7));
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  EXPECT_FALSE(fresh->has_value());
+
+  auto soon = check_crl_due(paths_, days(7), Clock::now() + days(25));
+  ASSERT_TRUE(soon.ok()) << soon.error().message;
+  ASSERT_TRUE(soon->has_value());
+  EXPECT_EQ((*soon)->name, "crl.pem");
+  EXPECT_EQ((*soon)->kind, "crl");
+  EXPECT_FALSE((*soon)->expired);
+  EXPECT_EQ((*soon)->days_left, 4);
+
+  auto late = check_crl_due(paths_, days(7), Clock::now() + days(31));
+  ASSERT_TRUE(late.ok()) << late.error().message;
+  ASSERT_TRUE(late->has_value());
+  EXPECT_TRUE((*late)->expired);
+}
+
+TEST_F(LifecycleTest, CrlCheckSkipsMissingAndRejectsJunk) {
+  fs::remove(paths_.crl);
+  auto missing = check_crl_due(paths_, days(7));
+  ASSERT_TRUE(missing.ok()) << missing.error().message;
+  EXPECT_FALSE(missing->has_value());
+
+  ASSERT_TRUE(util::write_file_atomic(paths_.crl, "not a CRL\n",
+                                      fs::perms::owner_read | fs::perms::owner_write, true)
+                  .ok());
+  auto junk = check_crl_due(paths_, days(7));
+  ASSERT_FALSE(junk.ok());
+  EXPECT_TRUE(contains(junk.error().message, "holds no PEM CRL")) << junk.error().message;
+  EXPECT_TRUE(contains(junk.error().message, "sanctum ca crl --dir")) << junk.error().message;
+}
+
 TEST_F(LifecycleTest, CheckFailsForMissingFolder) {
   auto result = check_expiry(paths_for(temp_.path() / "absent"), days(7));
   ASSERT_FALSE(result.ok());
