@@ -103,6 +103,19 @@ awaitable<void> send_error(Stream& stream, Peer& peer, Outcome& out, http::statu
   }
 }
 
+// Counts and responds to a request whose body exceeds limits.max_body_bytes
+// with a 413 that names the limit.
+template <class Stream>
+awaitable<void> send_body_too_large(Stream& stream, Peer& peer, Outcome& out,
+                                    const config::Limits& limits, unsigned version,
+                                    config::Duration limit) {
+  obs::counters().add(Counter::http_body_too_large);
+  co_await send_error(stream, peer, out, http::status::payload_too_large,
+                      fmt::format("request body exceeds {} bytes (limits.max_body_bytes)",
+                                  limits.max_body_bytes),
+                      "invalid_request_error", "body_too_large", version, limit);
+}
+
 awaitable<beast::error_code> connect_upstream(tcp::socket& upstream, Connection& connection,
                                               const config::UpstreamTarget& target,
                                               config::Duration limit) {
@@ -155,8 +168,8 @@ void prepare_upstream_request(http::request<http::string_body>& request,
   }
   request.version(11);
   request.keep_alive(true);
-  // The gateway answered any Expect: 100-continue itself and has read the
-  // body, so the upstream gets the whole request at once and has no reason
+  // The gateway responded to any Expect: 100-continue itself and has read
+  // the body, so the upstream gets the whole request at once and has no reason
   // to send a 100 of its own.
   request.erase(http::field::expect);
   // The body was read whole, so it always goes upstream with Content-Length,
@@ -677,12 +690,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
       // head is parsed, so the request line is known.
       record.method = std::string(parser.get().method_string());
       record.path = path_without_query(parser.get().target());
-      obs::counters().add(Counter::http_body_too_large);
-      co_await send_error(stream, peer, out, http::status::payload_too_large,
-                          fmt::format("request body exceeds {} bytes (limits.max_body_bytes)",
-                                      limits.max_body_bytes),
-                          "invalid_request_error", "body_too_large", version,
-                          timeouts.request_head);
+      co_await send_body_too_large(stream, peer, out, limits, version, timeouts.request_head);
     } else if (ec == http::error::header_limit) {
       obs::counters().add(Counter::http_header_too_large);
       co_await send_error(stream, peer, out, http::status::request_header_fields_too_large,
@@ -728,12 +736,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
     }
     out.outcome = "rejected";
     if (ec == http::error::body_limit) {
-      obs::counters().add(Counter::http_body_too_large);
-      co_await send_error(stream, peer, out, http::status::payload_too_large,
-                          fmt::format("request body exceeds {} bytes (limits.max_body_bytes)",
-                                      limits.max_body_bytes),
-                          "invalid_request_error", "body_too_large", version,
-                          timeouts.request_head);
+      co_await send_body_too_large(stream, peer, out, limits, version, timeouts.request_head);
     } else if (ec == beast::error::timeout) {
       obs::counters().add(Counter::http_request_timeout);
       co_await send_error(stream, peer, out, http::status::request_timeout,
