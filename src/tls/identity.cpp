@@ -2,6 +2,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include <fmt/format.h>
@@ -62,16 +63,25 @@ std::time_t time_of(const ASN1_TIME* t) {
 
 std::time_t not_after_of(const X509* cert) { return time_of(X509_get0_notAfter(cert)); }
 
-std::string sha256_fingerprint(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+std::optional<CertDigest> digest_of(X509* cert) {
+  CertDigest digest{};
   unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1) {
+  if (cert == nullptr || X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1 ||
+      length != digest.size()) {
+    return std::nullopt;
+  }
+  return digest;
+}
+
+std::string sha256_fingerprint(X509* cert) {
+  auto digest = digest_of(cert);
+  if (!digest) {
     return {};
   }
   std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += fmt::format("{:02x}", digest[i]);
+  out.reserve(digest->size() * 2);
+  for (unsigned char byte : *digest) {
+    out += fmt::format("{:02x}", byte);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,13 @@ std::time_t time_of(const ASN1_TIME* t);
 
 // Returns the certificate's notAfter as a time_t, or 0 when it cannot be read.
 std::time_t not_after_of(const X509* cert);
+
+// SHA-256 of a certificate's DER encoding.
+using CertDigest = std::array<unsigned char, 32>;
+
+// Returns the SHA-256 of `cert`'s DER encoding, or nothing when `cert` is
+// null or OpenSSL cannot encode it.
+std::optional<CertDigest> digest_of(X509* cert);
 
 // Returns the lowercase hex SHA-256 fingerprint of the certificate's DER form.
 std::string sha256_fingerprint(X509* cert);

@@ -2,21 +2,7 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
-
-#include "tls/identity.hpp"
-
 namespace sanctum::tls {
-
-std::optional<CertDigest> digest_of(X509* cert) {
-  CertDigest digest{};
-  unsigned int length = 0;
-  if (cert == nullptr || X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1 ||
-      length != digest.size()) {
-    return std::nullopt;
-  }
-  return digest;
-}
 
 bool VerifiedCache::contains(const CertDigest& digest, std::time_t now) const {
   std::lock_guard lock(mutex_);

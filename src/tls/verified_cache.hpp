@@ -11,14 +11,9 @@
 
 #include <openssl/x509.h>
 
+#include "tls/identity.hpp"
+
 namespace sanctum::tls {
-
-// SHA-256 of a certificate's DER encoding.
-using CertDigest = std::array<unsigned char, 32>;
-
-// Returns the SHA-256 of `cert`'s DER encoding, or nothing when OpenSSL
-// cannot encode it.
-std::optional<CertDigest> digest_of(X509* cert);
 
 // Client certificates whose chain verification succeeded under one TLS
 // context, with the time span in which that result holds: from the latest
