@@ -341,7 +341,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
 }  // extern "C"
 
 // C++ allocations. jemalloc, which sanctum links, defines its own operator
-// new and delete, which would bypass the counted malloc() and free(); these
+// new and delete, which would bypass the counted malloc() and free(). These
 // definitions come first, so every C++ allocation is counted as a malloc()
 // or an aligned allocation and reaches the process's allocator through them.
 void* operator new(std::size_t size) {

@@ -295,7 +295,7 @@ Result<std::vector<ExpiryStatus>> check_expiry(const CaPaths& paths,
 // Returns crl.pem's status when the earliest nextUpdate of its CRLs lies
 // within `warn_within` of `now` or has passed: `not_after` is that
 // nextUpdate. Nothing when it is further away or the file does not exist.
-// Fails when the file cannot be read or holds no PEM CRL.
+// Fails when the file cannot be read or contains no PEM CRL.
 Result<std::optional<ExpiryStatus>> check_crl_due(const CaPaths& paths,
                                                   std::chrono::hours warn_within,
                                                   TimePoint now = Clock::now());

@@ -33,7 +33,7 @@ enum class Want { read, write };
 
 // A socket that remembers when a read found it drained, so the next read
 // waits for readiness instead of making a system call that finds nothing.
-// A read that returns less than it asked for has drained the socket.
+// A read that returns fewer bytes than requested has drained the socket.
 class TrackedSocket {
  public:
   explicit TrackedSocket(tcp::socket& socket) : socket_(socket) {}
@@ -44,9 +44,9 @@ class TrackedSocket {
       ec = net::error::would_block;
       return 0;
     }
-    std::size_t asked = net::buffer_size(buffers);
+    std::size_t requested = net::buffer_size(buffers);
     std::size_t n = socket_.read_some(buffers, ec);
-    drained_ = ec == net::error::would_block || (!ec && n < asked);
+    drained_ = ec == net::error::would_block || (!ec && n < requested);
     return n;
   }
   template <class MutableBuffers>
@@ -76,9 +76,9 @@ inline tcp::socket& socket_of(tcp::socket& socket) { return socket; }
 inline tcp::socket& socket_of(tls::ServerStream& stream) { return stream.socket(); }
 inline tcp::socket& socket_of(TrackedSocket& tracked) { return tracked.socket(); }
 
-inline Want wanted(tcp::socket&, Want operation) { return operation; }
-inline Want wanted(TrackedSocket&, Want operation) { return operation; }
-inline Want wanted(tls::ServerStream& stream, Want) {
+inline Want readiness_for(tcp::socket&, Want operation) { return operation; }
+inline Want readiness_for(TrackedSocket&, Want operation) { return operation; }
+inline Want readiness_for(tls::ServerStream& stream, Want) {
   return stream.wants_write() ? Want::write : Want::read;
 }
 
@@ -120,7 +120,7 @@ template <class Stream, class Attempt>
 net::awaitable<error_code> finish(Stream& stream, Want want, Attempt attempt) {
   for (;;) {
     auto [wait_error] = co_await socket_of(stream).async_wait(
-        wanted(stream, want) == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
+        readiness_for(stream, want) == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
         net::as_tuple(net::use_awaitable));
     if (wait_error) {
       co_return wait_error;

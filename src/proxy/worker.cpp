@@ -80,7 +80,7 @@ struct ClientWatch::State {
   tcp::socket** upstream;
   net::steady_timer timer;
   bool active = true;
-  bool gone = false;
+  bool disconnected = false;
 
   static void wait(const std::shared_ptr<State>& self) {
     self->client->async_wait(tcp::socket::wait_read,
@@ -96,7 +96,7 @@ struct ClientWatch::State {
       return;
     }
     if (ec || (descriptor.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-      self->gone = true;
+      self->disconnected = true;
       if (*self->upstream != nullptr) {
         error_code ignored;
         (*self->upstream)->close(ignored);
@@ -138,6 +138,6 @@ void ClientWatch::arm() {
   State::wait(state_);
 }
 
-bool ClientWatch::client_gone() const { return state_ != nullptr && state_->gone; }
+bool ClientWatch::client_gone() const { return state_ != nullptr && state_->disconnected; }
 
 }  // namespace sanctum::proxy

@@ -366,7 +366,7 @@ TEST_F(GatewayTest, LargeRequestBodyReachesUpstreamIntact) {
 }
 
 // curl sends Expect: 100-continue with bodies over 1 MiB. The gateway
-// answers it and forwards the whole request, so the upstream's own 100 can
+// responds to it and forwards the whole request, so the upstream's own 100 can
 // never be mistaken for the final response.
 TEST_F(GatewayTest, ExpectContinueUploadGetsFinalResponse) {
   auto gateway = start();

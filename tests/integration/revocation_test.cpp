@@ -52,7 +52,8 @@ class RevocationTest : public ::testing::Test {
   }
 
   // Waits for `count` access records and returns them. A rejected handshake
-  // is logged when the gateway sees it fail, which can be after curl exits.
+  // is logged when the gateway detects the failure, which can be after curl
+  // exits.
   std::vector<nlohmann::json> records_after(const GatewayProcess& gateway, std::size_t count) {
     EXPECT_TRUE(wait_until([&] { return gateway.access_records().size() >= count; }, 5s))
         << gateway.log();

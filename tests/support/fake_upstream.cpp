@@ -176,7 +176,7 @@ void FakeUpstream::serve(int fd) {
       value.erase(0, value.find_first_not_of(' '));
       request.headers.emplace(lower(line.substr(0, colon)), value);
     }
-    // Like Python's http.server, answer Expect: 100-continue before the body.
+    // Like Python's http.server, respond to Expect: 100-continue before the body.
     auto expect = request.headers.find("expect");
     if (expect != request.headers.end() && lower(expect->second) == "100-continue") {
       send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n");
