@@ -1,6 +1,7 @@
 #include "proxy/exchange.hpp"
 
 #include <chrono>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -849,7 +850,11 @@ awaitable<void> serve_requests(Stream& stream, beast::flat_buffer& buffer,
       // a response.
       buffer.shrink_to_fit();
       connection.idle = true;
-      beast::error_code ec = co_await io::wait_readable(stream);
+      beast::error_code ec;
+      if (io::prepare_idle_wait(stream)) {
+        std::tie(ec) =
+            co_await io::socket_of(stream).async_wait(tcp::socket::wait_read, kUseTuple);
+      }
       connection.idle = false;
       if (ec) {
         connection.disarm_deadline();

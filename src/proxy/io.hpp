@@ -88,29 +88,19 @@ inline void became_ready(TrackedSocket& tracked) { tracked.readable(); }
 
 inline bool blocked(const error_code& ec) { return ec == net::error::would_block; }
 
-// Waits until the socket under `stream` is ready for `want`.
-template <class Stream>
-net::awaitable<error_code> wait(Stream& stream, Want want) {
-  auto [ec] = co_await socket_of(stream).async_wait(
-      want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write,
-      net::as_tuple(net::use_awaitable));
-  if (!ec) {
-    became_ready(stream);
-  }
-  co_return ec;
-}
-
-// Waits until the client has sent something, without reading it, so a
-// connection between requests keeps no read buffer.
-inline net::awaitable<error_code> wait_readable(tcp::socket& socket) {
-  co_return co_await io::wait(socket, Want::read);
-}
-inline net::awaitable<error_code> wait_readable(tls::ServerStream& stream) {
+// Prepares a connection for the wait between requests, so that it keeps no
+// read buffer while it waits. Returns false when bytes of the next request
+// are already decrypted, and there is nothing to wait for. The caller waits
+// with async_wait on the socket itself, without a coroutine frame of its own,
+// because every frame alive during the wait is memory that each idle
+// connection holds.
+inline bool prepare_idle_wait(tcp::socket&) { return true; }
+inline bool prepare_idle_wait(tls::ServerStream& stream) {
   if (stream.has_pending()) {
-    co_return error_code{};
+    return false;
   }
   stream.release_buffers();
-  co_return co_await io::wait(stream, Want::read);
+  return true;
 }
 
 // Finishes an operation whose synchronous attempt ended with would_block:
