@@ -63,4 +63,67 @@ void remove_hop_by_hop(beast_http::fields& fields) {
 
 bool is_origin_form(std::string_view target) { return !target.empty() && target.front() == '/'; }
 
+namespace {
+
+void append_version(std::string& out, unsigned version) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+}
+
+void append_fields(std::string& out, const beast_http::fields& fields) {
+  for (const auto& field : fields) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+}  // namespace
+
+void append_head(std::string& out, const beast_http::request_header<>& head) {
+  out += head.method_string();
+  out += ' ';
+  out += head.target();
+  out += ' ';
+  append_version(out, head.version());
+  out += "\r\n";
+  append_fields(out, head);
+}
+
+void append_head(std::string& out, const beast_http::response_header<>& head) {
+  append_version(out, head.version());
+  char status[4];
+  unsigned code = head.result_int();
+  status[0] = static_cast<char>('0' + code / 100 % 10);
+  status[1] = static_cast<char>('0' + code / 10 % 10);
+  status[2] = static_cast<char>('0' + code % 10);
+  status[3] = ' ';
+  out += ' ';
+  out.append(status, sizeof status);
+  boost::beast::string_view reason = head.reason();
+  out += reason.empty() ? beast_http::obsolete_reason(head.result()) : reason;
+  out += "\r\n";
+  append_fields(out, head);
+}
+
+std::size_t write_chunk_size_line(char* out, std::size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char reversed[2 * sizeof(std::size_t)];
+  std::size_t n = 0;
+  do {
+    reversed[n++] = kDigits[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = reversed[n - 1 - i];
+  }
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
+}
+
 }  // namespace sanctum::http

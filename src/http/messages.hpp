@@ -31,4 +31,16 @@ void remove_hop_by_hop(boost::beast::http::fields& fields);
 // True when `target` is an origin-form request target ("/path?query").
 bool is_origin_form(std::string_view target);
 
+// Appends the head of a message in HTTP/1.x wire form, byte for byte as
+// Beast's serializer writes it: the start line, every field in order, and
+// the empty line. A response without a reason phrase gets the standard one
+// for its status.
+void append_head(std::string& out, const boost::beast::http::request_header<>& head);
+void append_head(std::string& out, const boost::beast::http::response_header<>& head);
+
+// Writes the size line of a chunk of `size` bytes ("1a2b\r\n") to `out`,
+// which has room for kChunkSizeLineMax bytes, and returns its length.
+inline constexpr std::size_t kChunkSizeLineMax = 2 * sizeof(std::size_t) + 2;
+std::size_t write_chunk_size_line(char* out, std::size_t size);
+
 }  // namespace sanctum::http

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
+#include <span>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -142,6 +145,54 @@ auto reading_some(Stream& stream, Buffer& buffer, Parser& parser) {
     http::read_some(stream, buffer, parser, ec);
   };
 }
+// The bytes one write still has to send: up to five buffers, such as a
+// response head, a chunk size line, the chunk, its CRLF and the last chunk.
+// The stream gathers them into one send, or one TLS record when they fit
+// one.
+class Outgoing {
+ public:
+  void add(net::const_buffer buffer) {
+    if (buffer.size() > 0) {
+      buffers_[count_++] = buffer;
+    }
+  }
+  void clear() { first_ = count_ = 0; }
+  bool empty() const { return first_ == count_; }
+  std::span<const net::const_buffer> buffers() const {
+    return {buffers_.data() + first_, count_ - first_};
+  }
+  // Drops the first `n` bytes, which the stream has taken.
+  void consume(std::size_t n) {
+    while (n > 0 && first_ < count_) {
+      std::size_t part = std::min(n, buffers_[first_].size());
+      buffers_[first_] += part;
+      n -= part;
+      if (buffers_[first_].size() == 0) {
+        ++first_;
+      }
+    }
+  }
+
+ private:
+  std::array<net::const_buffer, 5> buffers_;
+  std::size_t first_ = 0;
+  std::size_t count_ = 0;
+};
+
+// Sends everything in `outgoing`, for finish().
+template <class Stream>
+auto sending(Stream& stream, Outgoing& outgoing) {
+  return [&stream, &outgoing](error_code& ec) {
+    while (!outgoing.empty()) {
+      std::size_t n = stream.write_some(outgoing.buffers(), ec);
+      outgoing.consume(n);
+      if (ec) {
+        return;
+      }
+    }
+  };
+}
+
 template <class Stream, class Serializer>
 auto writing(Stream& stream, Serializer& serializer) {
   return [&stream, &serializer](error_code& ec) { http::write(stream, serializer, ec); };

@@ -270,6 +270,104 @@ TEST_F(GatewayTest, CloseDelimitedHttp10StreamArrivesChunked) {
   EXPECT_EQ(record["outcome"], "complete");
 }
 
+// Sends `request` as written through `openssl s_client` with the good
+// client's certificate and returns the raw bytes of the response, framing
+// included. The request must end the connection (Connection: close or
+// HTTP/1.0), because s_client reads until the gateway closes.
+std::string raw_response(const GatewayProcess& gateway, const TestPki& pki,
+                         const std::filesystem::path& dir, const std::string& request) {
+  auto file = dir / "raw-request.txt";
+  write_text(file, request);
+  auto result = run_command(
+      {"sh", "-c",
+       "openssl s_client -quiet -connect 127.0.0.1:" + std::to_string(gateway.port()) +
+           " -CAfile " + pki.ca_cert().string() + " -cert " +
+           pki.client_cert(TestPki::kGoodClient).string() + " -key " +
+           pki.client_key(TestPki::kGoodClient).string() + " < " + file.string()},
+      15s);
+  return result.out;
+}
+
+// Decodes a chunked body; fails the test on a malformed size line.
+std::string decode_chunked(std::string_view body) {
+  std::string out;
+  for (;;) {
+    auto line_end = body.find("\r\n");
+    if (line_end == std::string_view::npos) {
+      ADD_FAILURE() << "chunk size line without CRLF";
+      return out;
+    }
+    std::size_t size = std::stoul(std::string(body.substr(0, line_end)), nullptr, 16);
+    body.remove_prefix(line_end + 2);
+    if (size == 0) {
+      EXPECT_EQ(body, "\r\n") << "bytes after the last chunk";
+      return out;
+    }
+    out += body.substr(0, size);
+    body.remove_prefix(size);
+    EXPECT_EQ(body.substr(0, 2), "\r\n") << "chunk not followed by CRLF";
+    body.remove_prefix(2);
+  }
+}
+
+TEST_F(GatewayTest, ChunkedStreamFramingOnTheWire) {
+  auto gateway = start();
+  std::string raw = raw_response(*gateway, pki, dir.path(),
+                                 "GET /sse?events=3&gap_ms=20 HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+  auto head_end = raw.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << raw;
+  std::string head = raw.substr(0, head_end + 2);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+  EXPECT_NE(head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << head;
+  std::string body = decode_chunked(std::string_view(raw).substr(head_end + 4));
+  EXPECT_EQ(body.rfind(": keepalive", 0), 0u) << body;
+  EXPECT_NE(body.find("\"index\":2"), std::string::npos) << body;
+  EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body;
+}
+
+TEST_F(GatewayTest, Http10ClientGetsCloseDelimitedStream) {
+  auto gateway = start();
+  std::string raw = raw_response(*gateway, pki, dir.path(),
+                                 "GET /sse?events=2 HTTP/1.0\r\nHost: x\r\n\r\n");
+  auto head_end = raw.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << raw;
+  std::string head = raw.substr(0, head_end + 2);
+  EXPECT_EQ(head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << head;
+  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+  std::string body = raw.substr(head_end + 4);
+  EXPECT_EQ(body.rfind(": keepalive", 0), 0u) << body;
+  EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body;
+}
+
+TEST_F(GatewayTest, BodilessAndHeadResponsesKeepTheConnection) {
+  auto gateway = start();
+  auto flags = client_flags();
+  std::vector<std::string> args = flags;
+  auto add = [&](const std::string& path, std::vector<std::string> extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"-w", "|%{http_code} %{num_connects}\n", gateway->https_url(path)});
+  };
+  add("/bytes?n=100", {"-I"});
+  args.push_back("--next");
+  args.insert(args.end(), flags.begin(), flags.end());
+  add("/status?code=204", {});
+  args.push_back("--next");
+  args.insert(args.end(), flags.begin(), flags.end());
+  add("/status?code=299&reason=Fine_Thing", {"-D", "-"});
+  args.push_back("--next");
+  args.insert(args.end(), flags.begin(), flags.end());
+  add("/v1/models", {});
+  auto result = curl(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Content-Length: 100\r\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("|200 1\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("|204 0\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("HTTP/1.1 299 Fine Thing\r\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("|299 0\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("{\"ok\":true}|200 0\n"), std::string::npos) << result.out;
+}
+
 TEST_F(GatewayTest, ChunkedRequestBodyReachesUpstreamWithContentLength) {
   auto gateway = start();
   std::string body(5000, 'x');

@@ -35,6 +35,16 @@ std::string chunk(const std::string& data) {
   return out.str();
 }
 
+// The text of query parameter `name` up to the next '&', or "".
+std::string query_text(const std::string& target, const std::string& name) {
+  auto pos = target.find(name + "=");
+  if (pos == std::string::npos) {
+    return "";
+  }
+  auto start = pos + name.size() + 1;
+  return target.substr(start, target.find('&', start) - start);
+}
+
 int query_int(const std::string& target, const std::string& name, int fallback) {
   auto pos = target.find(name + "=");
   if (pos == std::string::npos) {
@@ -261,6 +271,14 @@ void FakeUpstream::serve(int fd) {
       if (open && chunked) {
         open = send_all(fd, "0\r\n\r\n");
       }
+    } else if (target.rfind("/status", 0) == 0) {
+      int code = query_int(target, "code", 200);
+      std::string reason = query_text(target, "reason");
+      std::replace(reason.begin(), reason.end(), '_', ' ');
+      bool bodiless = code == 204 || code == 304;
+      open = send_all(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n" +
+                              (bodiless ? std::string("\r\n")
+                                        : "Content-Length: 11\r\n\r\n{\"ok\":true}"));
     } else if (target.rfind("/hang", 0) == 0) {
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n" +

@@ -23,6 +23,9 @@ namespace sanctum::test {
 //   /interim                  a 103 and a 100 response, then a 200 one
 //   /bytes?n=N&chunked=C      N bytes of pattern_bytes(), with Content-Length,
 //                             or chunked in 64 KiB chunks when C is 1
+//   /status?code=N&reason=R   status N with reason R (underscores become
+//                             spaces); no body for 204 and 304, otherwise
+//                             {"ok":true}
 //   anything else             200 {"ok":true}
 // A request with Expect: 100-continue gets a 100 before its body is read.
 // Every request's head and body are recorded. Blocking sockets, one thread
