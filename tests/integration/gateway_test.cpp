@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -115,6 +116,9 @@ struct RefusedCase {
   const char* client;  // nullptr: no certificate at all
   const char* reason;  // as the access log names it
 };
+
+// Names the case in test output instead of its bytes.
+void PrintTo(const RefusedCase& c, std::ostream* out) { *out << c.reason; }
 
 class HandshakeRefusal : public GatewayTest, public ::testing::WithParamInterface<RefusedCase> {};
 

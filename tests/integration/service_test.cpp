@@ -138,6 +138,9 @@ struct EditCase {
   const char* expected_line;
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const EditCase& c, std::ostream* out) { *out << c.name; }
+
 class DriftEditTest : public ServiceCliTest, public ::testing::WithParamInterface<EditCase> {};
 
 TEST_P(DriftEditTest, DetectsEdit) {

@@ -17,6 +17,9 @@ struct CompareCase {
   bool equal;
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const CompareCase& c, std::ostream* out) { *out << c.name; }
+
 class ConstantTimeEqual : public ::testing::TestWithParam<CompareCase> {};
 
 TEST_P(ConstantTimeEqual, ExaminesEveryDigestByte) {
@@ -60,6 +63,9 @@ struct DecideCase {
   const char* transport;
   const char* code;
 };
+
+// Names the case in test output instead of its bytes.
+void PrintTo(const DecideCase& c, std::ostream* out) { *out << c.name; }
 
 class Decide : public ::testing::TestWithParam<DecideCase> {};
 

@@ -97,6 +97,9 @@ struct MalformedCase {
   const char* message;  // expected part of the error
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const MalformedCase& c, std::ostream* out) { *out << c.name; }
+
 class PlistMalformed : public ::testing::TestWithParam<MalformedCase> {};
 
 TEST_P(PlistMalformed, RejectsWithFileAndLine) {

@@ -18,6 +18,9 @@ struct BindCase {
   std::uint16_t port;
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const BindCase& c, std::ostream* out) { *out << c.name; }
+
 class ExtractBinds : public ::testing::TestWithParam<BindCase> {};
 
 TEST_P(ExtractBinds, FindsOneClaim) {

@@ -4,6 +4,13 @@
 #include "ops/service.hpp"
 
 namespace sanctum::ops {
+
+// Names the manager and the role in test output instead of their bytes.
+void PrintTo(ServiceManager manager, std::ostream* out) {
+  *out << (manager == ServiceManager::launchd ? "launchd" : "systemd");
+}
+void PrintTo(ServiceRole role, std::ostream* out) { *out << to_string(role); }
+
 namespace {
 
 RenderOptions options_for(ServiceManager manager, ServiceRole role) {
@@ -143,6 +150,9 @@ struct TimerCase {
   const char* on_calendar;
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const TimerCase& c, std::ostream* out) { *out << c.name; }
+
 class RenderSystemdTimer : public ::testing::TestWithParam<TimerCase> {};
 
 TEST_P(RenderSystemdTimer, OneshotServiceWithTimer) {
@@ -189,6 +199,9 @@ struct RejectCase {
   void (*edit)(RenderOptions&);
   const char* message;
 };
+
+// Names the case in test output instead of its bytes.
+void PrintTo(const RejectCase& c, std::ostream* out) { *out << c.name; }
 
 class RenderRejects : public ::testing::TestWithParam<RejectCase> {};
 

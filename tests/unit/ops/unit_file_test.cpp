@@ -45,6 +45,9 @@ struct BadUnitCase {
   const char* message;
 };
 
+// Names the case in test output instead of its bytes.
+void PrintTo(const BadUnitCase& c, std::ostream* out) { *out << c.name; }
+
 class UnitFileMalformed : public ::testing::TestWithParam<BadUnitCase> {};
 
 TEST_P(UnitFileMalformed, RejectsWithLine) {
