@@ -263,12 +263,14 @@ void FakeUpstream::serve(int fd) {
                               (chunked ? std::string("Transfer-Encoding: chunked\r\n\r\n")
                                        : "Content-Length: " + std::to_string(body.size()) +
                                              "\r\n\r\n"));
+      // A response to HEAD has the head of the GET response and no body.
+      bool head_only = request.method == "HEAD";
       constexpr std::size_t kPiece = 64 * 1024;
-      for (std::size_t at = 0; open && at < body.size(); at += kPiece) {
+      for (std::size_t at = 0; open && !head_only && at < body.size(); at += kPiece) {
         std::string piece = body.substr(at, kPiece);
         open = send_all(fd, chunked ? chunk(piece) : piece);
       }
-      if (open && chunked) {
+      if (open && chunked && !head_only) {
         open = send_all(fd, "0\r\n\r\n");
       }
     } else if (target.rfind("/status", 0) == 0) {

@@ -22,7 +22,8 @@ namespace sanctum::test {
 //   /hang                     one event, then waits for the caller to close
 //   /interim                  a 103 and a 100 response, then a 200 one
 //   /bytes?n=N&chunked=C      N bytes of pattern_bytes(), with Content-Length,
-//                             or chunked in 64 KiB chunks when C is 1
+//                             or chunked in 64 KiB chunks when C is 1; HEAD
+//                             gets the head alone
 //   /status?code=N&reason=R   status N with reason R (underscores become
 //                             spaces); no body for 204 and 304, otherwise
 //                             {"ok":true}
