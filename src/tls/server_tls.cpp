@@ -65,18 +65,25 @@ Result<std::vector<X509Ptr>> read_certificates(const std::filesystem::path& path
 
 using RevocationSlot = std::shared_ptr<const RevocationSet>;
 
-void free_revocation_slot(void*, void* slot, CRYPTO_EX_DATA*, int, long, void*) {
-  delete static_cast<RevocationSlot*>(slot);
+// Deletes the `T` that an SSL_CTX ex_data slot owns, when OpenSSL frees the
+// context.
+template <class T>
+void free_context_slot(void*, void* data, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<T*>(data);
 }
 
-// Index of the SSL_CTX ex_data slot that points to the context's revocation
-// set. The slot stores a heap-allocated RevocationSlot, which OpenSSL frees
-// with the context, so the set lives as long as any SSL object that uses it.
-int revocation_slot_index() {
+// Returns the index of the SSL_CTX ex_data slot that owns a heap-allocated
+// `T`, which OpenSSL deletes with the context.
+template <class T>
+int context_slot_index() {
   static const int index =
-      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_revocation_slot);
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_context_slot<T>);
   return index;
 }
+
+// Index of the slot that points to the context's revocation set. The set
+// lives as long as any SSL object that uses the context.
+int revocation_slot_index() { return context_slot_index<RevocationSlot>(); }
 
 const RevocationSet* revocation_set_of(X509_STORE_CTX* store) {
   auto* ssl = static_cast<SSL*>(
@@ -134,17 +141,8 @@ int verify_client_callback(int preverify_ok, X509_STORE_CTX* store) {
   return 1;
 }
 
-void free_verified_cache(void*, void* cache, CRYPTO_EX_DATA*, int, long, void*) {
-  delete static_cast<VerifiedCache*>(cache);
-}
-
-// Index of the SSL_CTX ex_data slot that owns the context's VerifiedCache,
-// which OpenSSL frees with the context.
-int verified_cache_index() {
-  static const int index =
-      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_verified_cache);
-  return index;
-}
+// Index of the slot that owns the context's VerifiedCache.
+int verified_cache_index() { return context_slot_index<VerifiedCache>(); }
 
 // Verifies the client's chain with X509_verify_cert(), which calls
 // verify_client_callback() at each depth, unless the same certificate
@@ -361,7 +359,7 @@ Result<void> set_revocation(SSL_CTX* ctx, const config::TlsConfig& config, TlsMa
   if (SSL_CTX_set_ex_data(ctx, revocation_slot_index(), slot.get()) != 1) {
     return make_error("cannot attach the CRL to the TLS context: " + drain_openssl_errors());
   }
-  slot.release();  // freed by free_revocation_slot() with the SSL_CTX
+  slot.release();  // deleted with the SSL_CTX by free_context_slot()
   return {};
 }
 

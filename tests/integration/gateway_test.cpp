@@ -274,11 +274,19 @@ TEST_F(GatewayTest, CloseDelimitedHttp10StreamArrivesChunked) {
   EXPECT_EQ(record["outcome"], "complete");
 }
 
+// A response as it crossed the wire: the head up to and including its last
+// field's CRLF, and the body bytes after the empty line. `head` is empty
+// when no empty line arrived, and `body` then has every byte received.
+struct RawResponse {
+  std::string head;
+  std::string body;
+};
+
 // Sends `request` as written through `openssl s_client` with the good
-// client's certificate and returns the raw bytes of the response, framing
-// included. The request must end the connection (Connection: close or
-// HTTP/1.0), because s_client reads until the gateway closes.
-std::string raw_response(const GatewayProcess& gateway, const TestPki& pki,
+// client's certificate and returns the response bytes, framing included.
+// The request must end the connection (Connection: close or HTTP/1.0),
+// because s_client reads until the gateway closes.
+RawResponse raw_response(const GatewayProcess& gateway, const TestPki& pki,
                          const std::filesystem::path& dir, const std::string& request) {
   auto file = dir / "raw-request.txt";
   write_text(file, request);
@@ -289,10 +297,14 @@ std::string raw_response(const GatewayProcess& gateway, const TestPki& pki,
            pki.client_cert(TestPki::kGoodClient).string() + " -key " +
            pki.client_key(TestPki::kGoodClient).string() + " < " + file.string()},
       15s);
-  return result.out;
+  auto head_end = result.out.find("\r\n\r\n");
+  if (head_end == std::string::npos) {
+    return {"", result.out};
+  }
+  return {result.out.substr(0, head_end + 2), result.out.substr(head_end + 4)};
 }
 
-// Decodes a chunked body; fails the test on a malformed size line.
+// Decodes a chunked body and fails the test on a malformed size line.
 std::string decode_chunked(std::string_view body) {
   std::string out;
   for (;;) {
@@ -316,15 +328,13 @@ std::string decode_chunked(std::string_view body) {
 
 TEST_F(GatewayTest, ChunkedStreamFramingOnTheWire) {
   auto gateway = start();
-  std::string raw = raw_response(*gateway, pki, dir.path(),
-                                 "GET /sse?events=3&gap_ms=20 HTTP/1.1\r\nHost: x\r\n"
-                                 "Connection: close\r\n\r\n");
-  auto head_end = raw.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos) << raw;
-  std::string head = raw.substr(0, head_end + 2);
-  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
-  EXPECT_NE(head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << head;
-  std::string body = decode_chunked(std::string_view(raw).substr(head_end + 4));
+  auto raw = raw_response(*gateway, pki, dir.path(),
+                          "GET /sse?events=3&gap_ms=20 HTTP/1.1\r\nHost: x\r\n"
+                          "Connection: close\r\n\r\n");
+  ASSERT_FALSE(raw.head.empty()) << raw.body;
+  EXPECT_EQ(raw.head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << raw.head;
+  EXPECT_NE(raw.head.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << raw.head;
+  std::string body = decode_chunked(raw.body);
   EXPECT_EQ(body.rfind(": keepalive", 0), 0u) << body;
   EXPECT_NE(body.find("\"index\":2"), std::string::npos) << body;
   EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body;
@@ -332,35 +342,31 @@ TEST_F(GatewayTest, ChunkedStreamFramingOnTheWire) {
 
 TEST_F(GatewayTest, Http10ClientGetsCloseDelimitedStream) {
   auto gateway = start();
-  std::string raw = raw_response(*gateway, pki, dir.path(),
-                                 "GET /sse?events=2 HTTP/1.0\r\nHost: x\r\n\r\n");
-  auto head_end = raw.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos) << raw;
-  std::string head = raw.substr(0, head_end + 2);
-  EXPECT_EQ(head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << head;
-  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
-  std::string body = raw.substr(head_end + 4);
-  EXPECT_EQ(body.rfind(": keepalive", 0), 0u) << body;
-  EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body;
+  auto raw = raw_response(*gateway, pki, dir.path(),
+                          "GET /sse?events=2 HTTP/1.0\r\nHost: x\r\n\r\n");
+  ASSERT_FALSE(raw.head.empty()) << raw.body;
+  EXPECT_EQ(raw.head.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << raw.head;
+  EXPECT_EQ(raw.head.find("Transfer-Encoding"), std::string::npos) << raw.head;
+  EXPECT_EQ(raw.body.rfind(": keepalive", 0), 0u) << raw.body;
+  EXPECT_TRUE(raw.body.ends_with("data: [DONE]\n\n")) << raw.body;
 }
 
 TEST_F(GatewayTest, BodilessAndHeadResponsesKeepTheConnection) {
   auto gateway = start();
   auto flags = client_flags();
-  std::vector<std::string> args = flags;
+  // One curl run, URLs separated by --next, so they share a connection.
+  std::vector<std::string> args;
   auto add = [&](const std::string& path, std::vector<std::string> extra) {
+    if (!args.empty()) {
+      args.push_back("--next");
+    }
+    args.insert(args.end(), flags.begin(), flags.end());
     args.insert(args.end(), extra.begin(), extra.end());
     args.insert(args.end(), {"-w", "|%{http_code} %{num_connects}\n", gateway->https_url(path)});
   };
   add("/bytes?n=100", {"-I"});
-  args.push_back("--next");
-  args.insert(args.end(), flags.begin(), flags.end());
   add("/status?code=204", {});
-  args.push_back("--next");
-  args.insert(args.end(), flags.begin(), flags.end());
   add("/status?code=299&reason=Fine_Thing", {"-D", "-"});
-  args.push_back("--next");
-  args.insert(args.end(), flags.begin(), flags.end());
   add("/v1/models", {});
   auto result = curl(args);
   ASSERT_EQ(result.exit_code, 0) << result.err;

@@ -22,10 +22,7 @@ class KeyTypes : public ::testing::TestWithParam<std::tuple<const char*, const c
   std::filesystem::path state = dir / "state";
 
   void ca(std::vector<std::string> args) {
-    std::vector<std::string> argv{sanctum_binary(), "ca"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--dir", state.string()});
-    auto result = run_command(argv, 60s);
+    auto result = run_ca(state, args, 60s);
     ASSERT_EQ(result.exit_code, 0) << "sanctum ca " << args.front() << ": " << result.err;
   }
 };

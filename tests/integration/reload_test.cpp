@@ -33,10 +33,7 @@ class ReloadTest : public ::testing::Test {
   }
 
   void ca(std::vector<std::string> args) {
-    std::vector<std::string> argv{sanctum_binary(), "ca"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--dir", state.string()});
-    auto result = run_command(argv, 30s);
+    auto result = run_ca(state, args, 30s);
     ASSERT_EQ(result.exit_code, 0) << "sanctum ca " << args.front() << ": " << result.err;
   }
 

@@ -6,6 +6,14 @@ namespace sanctum::test {
 
 std::string sanctum_binary() { return SANCTUM_BINARY; }
 
+CommandResult run_ca(const std::filesystem::path& state, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv{sanctum_binary(), "ca"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--dir", state.string()});
+  return run_command(argv, timeout);
+}
+
 GatewayProcess::GatewayProcess(const std::filesystem::path& dir, std::vector<std::string> args)
     : dir_(dir),
       process_([&] {

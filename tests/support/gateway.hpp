@@ -47,4 +47,8 @@ CommandResult curl(const std::vector<std::string>& args,
 // The path of the sanctum binary under test.
 std::string sanctum_binary();
 
+// Runs `sanctum ca ARGS --dir STATE` to completion.
+CommandResult run_ca(const std::filesystem::path& state, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 }  // namespace sanctum::test
