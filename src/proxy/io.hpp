@@ -91,12 +91,10 @@ inline void became_ready(TrackedSocket& tracked) { tracked.readable(); }
 
 inline bool blocked(const error_code& ec) { return ec == net::error::would_block; }
 
-// Prepares a connection for the wait between requests, so that it keeps no
-// read buffer while it waits. Returns false when bytes of the next request
-// are already decrypted, and there is nothing to wait for. The caller waits
-// with async_wait on the socket itself, without a coroutine frame of its own,
-// because every frame alive during the wait is memory that each idle
-// connection holds.
+// Frees a connection's read buffers before the wait between requests.
+// Returns false when decrypted bytes of the next request are already there.
+// The caller then calls async_wait itself, because each coroutine frame
+// alive during the wait costs every idle connection memory.
 inline bool prepare_idle_wait(tcp::socket&) { return true; }
 inline bool prepare_idle_wait(tls::ServerStream& stream) {
   if (stream.has_pending()) {
@@ -179,7 +177,7 @@ class Outgoing {
   std::size_t count_ = 0;
 };
 
-// Sends everything in `outgoing`, for finish().
+// Returns an attempt, for finish(), that sends everything in `outgoing`.
 template <class Stream>
 auto sending(Stream& stream, Outgoing& outgoing) {
   return [&stream, &outgoing](error_code& ec) {

@@ -23,7 +23,7 @@ std::string beast_head(const http::header<isRequest>& head) {
 }
 
 template <bool isRequest>
-std::string our_head(const http::header<isRequest>& head) {
+std::string appended_head(const http::header<isRequest>& head) {
   std::string out;
   sanctum::http::append_head(out, head);
   return out;
@@ -37,7 +37,7 @@ TEST(HeadText, RequestMatchesBeastSerializer) {
   request.insert("x-custom", "one");
   request.insert("x-custom", "two");
   request.set(http::field::content_length, "42");
-  std::string text = our_head(request.base());
+  std::string text = appended_head(request.base());
   EXPECT_EQ(text, beast_head(request.base()));
   EXPECT_EQ(text,
             "POST /v1/chat/completions?x=1 HTTP/1.1\r\n"
@@ -55,15 +55,15 @@ TEST(HeadText, UnknownMethodKeepsItsName) {
   request.method_string("PURGE");
   request.target("/cache");
   request.version(11);
-  EXPECT_EQ(our_head(request.base()), "PURGE /cache HTTP/1.1\r\n\r\n");
-  EXPECT_EQ(our_head(request.base()), beast_head(request.base()));
+  EXPECT_EQ(appended_head(request.base()), "PURGE /cache HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(appended_head(request.base()), beast_head(request.base()));
 }
 
 TEST(HeadText, ResponseKeepsUpstreamReason) {
   http::response<http::empty_body> response{http::status::ok, 11};
   response.reason("Everything Fine");
   response.set(http::field::transfer_encoding, "chunked");
-  std::string text = our_head(response.base());
+  std::string text = appended_head(response.base());
   EXPECT_EQ(text, "HTTP/1.1 200 Everything Fine\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_EQ(text, beast_head(response.base()));
 }
@@ -71,7 +71,7 @@ TEST(HeadText, ResponseKeepsUpstreamReason) {
 TEST(HeadText, ResponseWithoutReasonGetsStandardOne) {
   http::response<http::empty_body> response{http::status::not_found, 10};
   response.set(http::field::content_length, "0");
-  std::string text = our_head(response.base());
+  std::string text = appended_head(response.base());
   EXPECT_EQ(text, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(text, beast_head(response.base()));
 }
@@ -80,8 +80,8 @@ TEST(HeadText, UnlistedStatusCodeMatchesBeast) {
   http::response<http::empty_body> response;
   response.result(599);
   response.version(11);
-  EXPECT_EQ(our_head(response.base()), beast_head(response.base()));
-  EXPECT_EQ(our_head(response.base()).rfind("HTTP/1.1 599 ", 0), 0u);
+  EXPECT_EQ(appended_head(response.base()), beast_head(response.base()));
+  EXPECT_EQ(appended_head(response.base()).rfind("HTTP/1.1 599 ", 0), 0u);
 }
 
 TEST(HeadText, AppendsAfterExistingText) {
