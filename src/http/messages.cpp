@@ -1,7 +1,10 @@
 #include "http/messages.hpp"
 
-#include <vector>
+#include <algorithm>
+#include <iterator>
 
+#include <boost/container/small_vector.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
@@ -29,36 +32,82 @@ Response json_error(beast_http::status status, std::string_view message, std::st
   return response;
 }
 
+namespace {
+
+bool is_hop_by_hop(beast_http::field name) {
+  switch (name) {
+    case beast_http::field::keep_alive:
+    case beast_http::field::proxy_connection:
+    case beast_http::field::te:
+    case beast_http::field::trailer:
+    case beast_http::field::transfer_encoding:
+    case beast_http::field::upgrade:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Appends the names in a Connection value ("close, X-Trace") to `names`.
+using NameList = boost::container::small_vector<std::string_view, 8>;
+
+void append_connection_tokens(std::string_view list, NameList& names) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view token = list.substr(0, comma);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+      token.remove_prefix(1);
+    }
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+      token.remove_suffix(1);
+    }
+    if (!token.empty()) {
+      names.push_back(token);
+    }
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+}
+
+}  // namespace
+
+// One pass over the fields, instead of a lookup in Beast's index per name:
+// a message has a handful of fields and the proxy runs this on every
+// request and response. The Connection fields go last, because the names
+// they list are views into their values. A Connection field that lists
+// more than a few names has them removed by lookup, so that a message with
+// many fields and many listed names costs no more than their sum.
 void remove_hop_by_hop(beast_http::fields& fields) {
-  std::vector<std::string> named;
-  auto [first, last] = fields.equal_range(beast_http::field::connection);
-  for (auto it = first; it != last; ++it) {
-    std::string_view list = it->value();
-    while (!list.empty()) {
-      auto comma = list.find(',');
-      std::string_view token = list.substr(0, comma);
-      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
-        token.remove_prefix(1);
-      }
-      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
-        token.remove_suffix(1);
-      }
-      if (!token.empty()) {
-        named.emplace_back(token);
-      }
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  static constexpr std::size_t kScannedNames = 8;
+  NameList named;
+  bool has_connection = false;
+  for (const auto& field : fields) {
+    if (field.name() == beast_http::field::connection) {
+      has_connection = true;
+      append_connection_tokens(field.value(), named);
     }
   }
-  for (auto const& name : named) {
-    fields.erase(name);
+  if (named.size() > kScannedNames) {
+    for (std::string_view listed : named) {
+      if (!boost::beast::iequals(listed, "connection")) {
+        fields.erase(listed);
+      }
+    }
+    named.clear();
   }
-  fields.erase(beast_http::field::connection);
-  fields.erase(beast_http::field::keep_alive);
-  fields.erase(beast_http::field::proxy_connection);
-  fields.erase(beast_http::field::te);
-  fields.erase(beast_http::field::trailer);
-  fields.erase(beast_http::field::transfer_encoding);
-  fields.erase(beast_http::field::upgrade);
+  for (auto it = fields.begin(); it != fields.end();) {
+    beast_http::field name = it->name();
+    bool remove = is_hop_by_hop(name);
+    if (!remove && has_connection && name != beast_http::field::connection) {
+      std::string_view text = it->name_string();
+      remove = std::any_of(named.begin(), named.end(), [text](std::string_view listed) {
+        return boost::beast::iequals(listed, text);
+      });
+    }
+    it = remove ? fields.erase(it) : std::next(it);
+  }
+  if (has_connection) {
+    fields.erase(beast_http::field::connection);
+  }
 }
 
 bool is_origin_form(std::string_view target) { return !target.empty() && target.front() == '/'; }

@@ -491,6 +491,35 @@ TEST_F(GatewayTest, ExpectContinueUploadGetsFinalResponse) {
   EXPECT_EQ(requests.back().headers.count("expect"), 0u);
 }
 
+// Connection, the fields it names, Keep-Alive, Proxy-Connection, TE and
+// Upgrade belong to one hop: neither the upstream nor the client sees them
+// from the other side, and every other field passes.
+TEST_F(GatewayTest, HopByHopFieldsStayOnTheirHop) {
+  auto gateway = start();
+  auto sent = mtls_curl(*gateway, "/inspect",
+                        {"-H", "Connection: keep-alive, X-Client-Hop", "-H", "X-Client-Hop: 1",
+                         "-H", "Keep-Alive: timeout=5", "-H", "Proxy-Connection: keep-alive",
+                         "-H", "TE: trailers", "-H", "X-Kept: yes"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  auto requests = upstream.requests();
+  ASSERT_FALSE(requests.empty());
+  const auto& forwarded = requests.back().headers;
+  for (const char* name : {"connection", "x-client-hop", "keep-alive", "proxy-connection", "te"}) {
+    EXPECT_EQ(forwarded.count(name), 0u) << name << " reached the upstream";
+  }
+  EXPECT_EQ(forwarded.count("x-kept"), 1u);
+
+  auto received = mtls_curl(*gateway, "/hop", {"-D", "-"});
+  ASSERT_EQ(received.exit_code, 0) << received.err;
+  std::string head = received.out;
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  for (const char* field : {"x-upstream-hop:", "keep-alive:", "upgrade:", "connection:"}) {
+    EXPECT_EQ(head.find(field), std::string::npos) << field << " reached the client:\n" << head;
+  }
+  EXPECT_NE(head.find("x-kept: yes"), std::string::npos) << head;
+}
+
 TEST_F(GatewayTest, InterimUpstreamResponsesAreNotRelayed) {
   auto gateway = start();
   auto result = mtls_curl(*gateway, "/interim", {"--max-time", "10", "-w", "\n%{http_code}"});

@@ -281,6 +281,11 @@ void FakeUpstream::serve(int fd) {
       open = send_all(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n" +
                               (bodiless ? std::string("\r\n")
                                         : "Content-Length: 11\r\n\r\n{\"ok\":true}"));
+    } else if (target.rfind("/hop", 0) == 0) {
+      open = send_all(fd, "HTTP/1.1 200 OK\r\nConnection: X-Upstream-Hop\r\n"
+                          "X-Upstream-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+                          "Upgrade: example\r\nX-Kept: yes\r\n"
+                          "Content-Length: 11\r\n\r\n{\"ok\":true}");
     } else if (target.rfind("/hang", 0) == 0) {
       send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n" +

@@ -27,6 +27,9 @@ namespace sanctum::test {
 //   /status?code=N&reason=R   status N with reason R (underscores become
 //                             spaces); no body for 204 and 304, otherwise
 //                             {"ok":true}
+//   /hop                      200 with hop-by-hop fields: Connection
+//                             naming X-Upstream-Hop, X-Upstream-Hop,
+//                             Keep-Alive and Upgrade; and X-Kept: yes
 //   anything else             200 {"ok":true}
 // A request with Expect: 100-continue gets a 100 before its body is read.
 // Every request's head and body are recorded. Blocking sockets, one thread
