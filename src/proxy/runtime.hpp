@@ -10,6 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <time.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -82,6 +84,24 @@ inline constexpr std::chrono::milliseconds kWatchDelay{100};
 
 class ClientWatch;
 
+// A steady clock read from the kernel's last tick (CLOCK_MONOTONIC_COARSE):
+// its resolution is a few milliseconds, and a read costs a fraction of a
+// precise one. Deadlines are checked every kSweepInterval, so that
+// resolution is enough, and an exchange arms them several times.
+struct CoarseClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<CoarseClock>;
+  static constexpr bool is_steady = true;
+
+  static time_point now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
+};
+
 // One client connection, registered with its worker while it lives.
 //
 // Timeouts are deadlines kept here rather than timers: arming one is a clock
@@ -89,7 +109,7 @@ class ClientWatch;
 // the deadline has passed. The operation then fails with
 // operation_aborted, and deadline_expired is set when that was a timeout.
 struct Connection {
-  using Clock = std::chrono::steady_clock;
+  using Clock = CoarseClock;
 
   std::uint64_t id = 0;
   std::string peer;           // "ip:port"
