@@ -9,7 +9,7 @@ namespace sanctum::obs {
 namespace {
 
 std::mutex registry_mutex;
-spdlog::level::level_enum current_level = spdlog::level::info;
+std::atomic<spdlog::level::level_enum> current_level{spdlog::level::info};
 
 spdlog::sink_ptr shared_sink() {
   static spdlog::sink_ptr sink = [] {
@@ -29,7 +29,7 @@ bool setup_logging(const std::string& level) {
     return false;
   }
   std::lock_guard lock(registry_mutex);
-  current_level = parsed;
+  current_level.store(parsed, std::memory_order_relaxed);
   spdlog::apply_all([&](std::shared_ptr<spdlog::logger> l) { l->set_level(parsed); });
   return true;
 }
@@ -40,10 +40,14 @@ std::shared_ptr<spdlog::logger> logger(const std::string& area) {
     return existing;
   }
   auto created = std::make_shared<spdlog::logger>(area, shared_sink());
-  created->set_level(current_level);
+  created->set_level(current_level.load(std::memory_order_relaxed));
   created->flush_on(spdlog::level::trace);
   spdlog::register_logger(created);
   return created;
+}
+
+bool debug_enabled() {
+  return current_level.load(std::memory_order_relaxed) <= spdlog::level::debug;
 }
 
 RateLimiter::RateLimiter(std::uint32_t per_interval, std::chrono::seconds interval)

@@ -19,6 +19,10 @@ bool setup_logging(const std::string& level);
 // "config", "reload", "echo"), creating it on first use.
 std::shared_ptr<spdlog::logger> logger(const std::string& area);
 
+// True when the process log level lets debug lines through. A relaxed atomic
+// read, for hot paths that would otherwise build a line's parts for nothing.
+bool debug_enabled();
+
 // Lets at most `per_interval` events through per interval and counts the
 // rest, so that log lines caused by clients cannot flood the log.
 // Thread-safe.

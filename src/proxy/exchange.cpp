@@ -288,7 +288,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   std::string head_text;
   head_text.reserve(kHeadTextReserve);
   sanctum::http::append_head(head_text, request);
-  Clock::time_point sent_at = Clock::now();
+  // Time to first byte is for the access log only.
+  const bool timing = listener.access_log != nullptr;
+  Clock::time_point sent_at = timing ? Clock::now() : Clock::time_point{};
   std::optional<http::response_parser<http::buffer_body>> parser;
   std::optional<io::TrackedSocket> reader;
   beast::flat_buffer upstream_buffer;
@@ -413,7 +415,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     out.outcome = "error";
     co_return out;
   }
-  out.ttfb_ms = millis_since(sent_at);
+  if (timing) {
+    out.ttfb_ms = millis_since(sent_at);
+  }
 
   // The response is relayed from the parser's message: the parser fills its
   // body buffer from the upstream, then the serializer sends that buffer on.
@@ -561,10 +565,13 @@ struct ExchangeTally {
   unsigned status = 0;
   std::atomic<std::uint64_t>* counter = nullptr;
 
-  void count(const ListenerRuntime& listener, const obs::AccessRecord& record, unsigned result) {
+  void count(const ListenerRuntime& listener, const Peer& peer, const obs::AccessRecord& record,
+             unsigned result) {
     if (counter == nullptr || status != result || transport != record.transport) {
+      static const std::string kNoClient;
+      const std::string& client = peer.identity ? peer.identity->display_name() : kNoClient;
       counter = &obs::gateway_status().exchange_counter(listener.config.name, record.transport,
-                                                         record.client, result);
+                                                         client, result);
       status = result;
       transport = record.transport;
     }
@@ -572,9 +579,9 @@ struct ExchangeTally {
   }
 };
 
-void write_access(const ListenerRuntime& listener, obs::AccessRecord& record, Clock::time_point start,
-                  const Outcome& out, ExchangeTally& tally) {
-  tally.count(listener, record, out.status);
+void write_access(const ListenerRuntime& listener, const Peer& peer, obs::AccessRecord& record,
+                  Clock::time_point start, const Outcome& out, ExchangeTally& tally) {
+  tally.count(listener, peer, record, out.status);
   if (listener.access_log == nullptr) {
     return;
   }
@@ -672,16 +679,26 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
   ec = timed(connection, ec);
   connection.disarm_deadline();
 
-  Clock::time_point start = Clock::now();
+  // The access record's strings and times are filled only for a listener
+  // that writes an access log, or for the debug line of an exchange that
+  // fails: copying them for nothing costs every request.
+  const bool logging = listener.access_log != nullptr;
+  const bool describing = logging || obs::debug_enabled();
+  Clock::time_point start{};
   obs::AccessRecord record;
-  record.time = std::chrono::system_clock::now();
-  record.connection_id = peer.connection->id;
-  record.listener = listener.config.name;
-  record.peer = peer.connection->peer;
   if (peer.identity) {
     record.transport = "mtls";
-    record.client = peer.identity->display_name();
-    record.client_serial = peer.identity->serial_hex;
+  }
+  if (logging) {
+    start = Clock::now();
+    record.time = std::chrono::system_clock::now();
+    record.connection_id = peer.connection->id;
+    record.listener = listener.config.name;
+    record.peer = peer.connection->peer;
+    if (peer.identity) {
+      record.client = peer.identity->display_name();
+      record.client_serial = peer.identity->serial_hex;
+    }
   }
   Outcome out;
   out.keep_alive = false;
@@ -720,14 +737,16 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
                           "malformed HTTP request: " + ec.message(), "invalid_request_error",
                           "bad_request", version, timeouts.request_head);
     }
-    write_access(listener, record, start, out, tally);
+    write_access(listener, peer, record, start, out, tally);
     co_return false;
   }
 
   auto& request = parser.get();
   version = request.version();
-  record.method = std::string(request.method_string());
-  record.path = path_without_query(request.target());
+  if (describing) {
+    record.method = std::string(request.method_string());
+    record.path = path_without_query(request.target());
+  }
   bool keep_alive = request.keep_alive();
 
   if (parser.content_length() && *parser.content_length() > limits.max_body_bytes) {
@@ -767,7 +786,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
                           "invalid_request_error", "bad_request", version,
                           timeouts.request_head);
     }
-    write_access(listener, record, start, out, tally);
+    write_access(listener, peer, record, start, out, tally);
     co_return false;
   }
   record.bytes_in = request.body().size();
@@ -779,7 +798,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
     co_await send_error(stream, peer, out, http::status::bad_request,
                         "request target must be a path starting with '/'",
                         "invalid_request_error", "bad_request", version, timeouts.request_head);
-    write_access(listener, record, start, out, tally);
+    write_access(listener, peer, record, start, out, tally);
     if (!out.keep_alive) {
       co_return false;
     }
@@ -791,11 +810,13 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
   if (!identity_header.empty()) {
     request.erase(identity_header);
   }
-  if (peer.identity && is_gateway_endpoint(record.path) &&
+  std::string_view target = request.target();
+  std::string_view path = target.substr(0, target.find('?'));
+  if (peer.identity && is_gateway_endpoint(path) &&
       (request.method() == http::verb::get || request.method() == http::verb::head)) {
     record.transport = "mtls";
-    co_await serve_gateway_endpoint(stream, listener, peer, record.path, version, out);
-    write_access(listener, record, start, out, tally);
+    co_await serve_gateway_endpoint(stream, listener, peer, path, version, out);
+    write_access(listener, peer, record, start, out, tally);
     if (!out.keep_alive) {
       co_return false;
     }
@@ -816,7 +837,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
     co_await send_error(stream, peer, out, static_cast<http::status>(decision.status), decision.reason,
                         decision.status == 401 ? "authentication_error" : "permission_error",
                         decision.code, version, timeouts.request_head);
-    write_access(listener, record, start, out, tally);
+    write_access(listener, peer, record, start, out, tally);
     if (!out.keep_alive) {
       co_return false;
     }
@@ -833,7 +854,7 @@ awaitable<bool> serve_one(Stream& stream, beast::flat_buffer& buffer,
 
   obs::counters().add(Counter::proxy_requests);
   out = co_await forward(stream, listener, worker, peer, request, version, out.keep_alive);
-  write_access(listener, record, start, out, tally);
+  write_access(listener, peer, record, start, out, tally);
   if (out.outcome != "complete") {
     obs::logger("proxy")->debug("[c{}] {} {} ended {}: {}", peer.connection->id,
                                 record.method, record.path, out.outcome, out.error);
