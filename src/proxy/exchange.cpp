@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_static_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,9 +36,6 @@ using obs::Counter;
 namespace {
 
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t kRelayBufferSize = 16 * 1024;
-// Beast reads at least 512 bytes, and as much as the buffer has room for.
-constexpr std::size_t kUpstreamReadSize = 8 * 1024;
 // Room for a typical request or response head in wire form, so that writing
 // one does not grow the string several times.
 constexpr std::size_t kHeadTextReserve = 1024;
@@ -210,35 +208,70 @@ void prepare_client_head(http::response_parser<http::buffer_body>& parser,
   head.keep_alive(keep_alive);
 }
 
-// A relay buffer from the worker's free list, returned when the exchange
-// ends. A 16 KiB array in forward()'s coroutine frame made every exchange
-// allocate and free the whole frame, because Asio recycles only small frames.
-class RelayBuffer {
+// A 16 KiB block from the worker's free list, returned when the exchange
+// ends: one receives the upstream's bytes, another holds the body piece
+// being relayed. Blocks in forward()'s coroutine frame, or allocated for each
+// exchange, would cost an allocation and a free per request.
+class PooledBlock {
  public:
-  explicit RelayBuffer(Worker& worker) : worker_(worker) {
+  static constexpr std::size_t kSize = 16 * 1024;
+
+  explicit PooledBlock(Worker& worker) : worker_(worker) {
     if (worker_.relay_buffers.empty()) {
-      block_ = std::make_unique_for_overwrite<char[]>(kRelayBufferSize);
+      block_ = std::make_unique_for_overwrite<char[]>(kSize);
     } else {
       block_ = std::move(worker_.relay_buffers.back());
       worker_.relay_buffers.pop_back();
     }
   }
-  ~RelayBuffer() {
-    if (worker_.relay_buffers.size() < kKeptRelayBuffers) {
+  ~PooledBlock() {
+    if (worker_.relay_buffers.size() < kKept) {
       worker_.relay_buffers.push_back(std::move(block_));
     }
   }
-  RelayBuffer(const RelayBuffer&) = delete;
-  RelayBuffer& operator=(const RelayBuffer&) = delete;
+  PooledBlock(const PooledBlock&) = delete;
+  PooledBlock& operator=(const PooledBlock&) = delete;
 
   char* data() { return block_.get(); }
 
  private:
-  // Enough for the streams a worker usually relays at once; beyond that a
-  // finished stream's buffer is freed.
-  static constexpr std::size_t kKeptRelayBuffers = 16;
+  // Enough for the exchanges a worker usually runs at once, two blocks each;
+  // beyond that a finished exchange's blocks are freed.
+  static constexpr std::size_t kKept = 32;
   Worker& worker_;
   std::unique_ptr<char[]> block_;
+};
+
+// A string from the worker's free list, for a message head in wire form. It
+// keeps its capacity between exchanges, so writing a head allocates only
+// when the head is longer than any before.
+class PooledText {
+ public:
+  explicit PooledText(Worker& worker) : worker_(worker) {
+    if (!worker_.head_texts.empty()) {
+      text_ = std::move(worker_.head_texts.back());
+      worker_.head_texts.pop_back();
+      text_.clear();
+    } else {
+      text_.reserve(kHeadTextReserve);
+    }
+  }
+  ~PooledText() {
+    if (worker_.head_texts.size() < kKept && text_.capacity() <= kLargestKept) {
+      worker_.head_texts.push_back(std::move(text_));
+    }
+  }
+  PooledText(const PooledText&) = delete;
+  PooledText& operator=(const PooledText&) = delete;
+
+  std::string& get() { return text_; }
+
+ private:
+  static constexpr std::size_t kKept = 16;
+  // A head of many kilobytes is rare; its string is freed, not kept.
+  static constexpr std::size_t kLargestKept = 8 * 1024;
+  Worker& worker_;
+  std::string text_;
 };
 
 obs::RateLimiter& upstream_log_limiter() {
@@ -285,16 +318,19 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   // The request head in wire form, and later the response head. It replaces
   // Beast's serializer, because its walk over many small buffer views took
   // about a quarter of the gateway's own CPU time in a keep-alive profile.
-  std::string head_text;
-  head_text.reserve(kHeadTextReserve);
+  PooledText pooled_head(worker);
+  std::string& head_text = pooled_head.get();
   sanctum::http::append_head(head_text, request);
   // Time to first byte is for the access log only.
   const bool timing = listener.access_log != nullptr;
   Clock::time_point sent_at = timing ? Clock::now() : Clock::time_point{};
   std::optional<http::response_parser<http::buffer_body>> parser;
   std::optional<io::TrackedSocket> reader;
-  beast::flat_buffer upstream_buffer;
-  upstream_buffer.reserve(kUpstreamReadSize);
+  // Beast reads as much as the buffer has room for. The response parser's
+  // header limit (8 KiB) is below the block's size, so a head that does not
+  // fit fails as too large before the buffer is full.
+  PooledBlock read_block(worker);
+  beast::flat_static_buffer_base upstream_buffer(read_block.data(), PooledBlock::kSize);
 
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
@@ -457,14 +493,14 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   char chunk_size_line[sanctum::http::kChunkSizeLineMax];
-  RelayBuffer relay(worker);
+  PooledBlock relay(worker);
   char* relay_buffer = relay.data();
   auto read_body = io::reading_some(*reader, upstream_buffer, *parser);
   // Each piece of the body is sent as soon as it is read, in one write with
   // the unsent head, its chunk framing and, at the end, the last chunk.
   for (bool body_done = parser->is_done(); !body_done;) {
     head.body().data = relay_buffer;
-    head.body().size = kRelayBufferSize;
+    head.body().size = PooledBlock::kSize;
     connection.arm_deadline(*upstream, timeouts.stream_idle);
     beast::error_code rec = io::now(read_body);
     if (io::blocked(rec)) {
@@ -475,7 +511,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     }
     rec = timed(connection, rec);
     body_done = !rec && parser->is_done();
-    std::size_t got = kRelayBufferSize - head.body().size;
+    std::size_t got = PooledBlock::kSize - head.body().size;
     client_bytes.clear();
     if (!head_sent && (got > 0 || body_done)) {
       client_bytes.add(net::buffer(head_text));

@@ -54,6 +54,20 @@ unsigned char* ServerStream::gather_block() {
   return block;
 }
 
+namespace {
+
+// SSL_get_error reads the thread's error queue, so the queue must be empty
+// before each call that may fail. after_failure() empties it after every
+// failure, so it nearly always is; a look costs less than clearing every
+// slot.
+void clear_stale_errors() {
+  if (ERR_peek_error() != 0) {
+    ERR_clear_error();
+  }
+}
+
+}  // namespace
+
 ServerStream::Next ServerStream::after_failure(int result, error_code& ec) {
   int saved_errno = errno;
   switch (SSL_get_error(ssl_, result)) {
@@ -96,7 +110,7 @@ ServerStream::Next ServerStream::handshake(error_code& ec) {
     ec = net::error::bad_descriptor;
     return Next::done;
   }
-  ERR_clear_error();
+  clear_stale_errors();
   errno = 0;
   int result = SSL_do_handshake(ssl_);
   if (result == 1) {
@@ -113,7 +127,7 @@ ServerStream::Next ServerStream::read(net::mutable_buffer buffer, error_code& ec
   if (buffer.size() == 0) {
     return Next::done;
   }
-  ERR_clear_error();
+  clear_stale_errors();
   errno = 0;
   if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n) == 1) {
     return Next::done;
@@ -130,7 +144,7 @@ ServerStream::Next ServerStream::write(net::const_buffer buffer, error_code& ec,
   if (buffer.size() == 0) {
     return Next::done;
   }
-  ERR_clear_error();
+  clear_stale_errors();
   errno = 0;
   if (SSL_write_ex(ssl_, buffer.data(), buffer.size(), &n) == 1) {
     return Next::done;
@@ -143,7 +157,7 @@ ServerStream::Next ServerStream::shutdown(error_code& ec) {
   if (ssl_ == nullptr || !socket_.is_open() || SSL_is_init_finished(ssl_) != 1) {
     return Next::done;
   }
-  ERR_clear_error();
+  clear_stale_errors();
   errno = 0;
   int result = SSL_shutdown(ssl_);
   if (result >= 0) {
