@@ -19,6 +19,7 @@
 #include "obs/counters.hpp"
 #include "obs/log.hpp"
 #include "obs/status.hpp"
+#include "proxy/body_views.hpp"
 #include "proxy/client_watch.hpp"
 #include "proxy/io.hpp"
 #include "tls/stream.hpp"
@@ -190,7 +191,7 @@ bool is_interim(unsigned status) { return status >= 100 && status < 200 && statu
 // and close-delimited for HTTP/1.0. The parser has already taken its own
 // framing from the head, so editing the message does not change how the
 // rest of the upstream response is read.
-void prepare_client_head(http::response_parser<http::buffer_body>& parser,
+void prepare_client_head(http::response_parser<BodyViews>& parser,
                          unsigned client_version, bool& keep_alive) {
   bool done = parser.is_done();
   bool has_length = parser.content_length().has_value();
@@ -209,24 +210,24 @@ void prepare_client_head(http::response_parser<http::buffer_body>& parser,
 }
 
 // A 16 KiB block from the worker's free list, returned when the exchange
-// ends: one receives the upstream's bytes, another holds the body piece
-// being relayed. Blocks in forward()'s coroutine frame, or allocated for each
-// exchange, would cost an allocation and a free per request.
+// ends: the buffer the upstream's response is read into. A block in
+// forward()'s coroutine frame, or allocated for each exchange, would cost
+// an allocation and a free per request.
 class PooledBlock {
  public:
   static constexpr std::size_t kSize = 16 * 1024;
 
   explicit PooledBlock(Worker& worker) : worker_(worker) {
-    if (worker_.relay_buffers.empty()) {
+    if (worker_.read_blocks.empty()) {
       block_ = std::make_unique_for_overwrite<char[]>(kSize);
     } else {
-      block_ = std::move(worker_.relay_buffers.back());
-      worker_.relay_buffers.pop_back();
+      block_ = std::move(worker_.read_blocks.back());
+      worker_.read_blocks.pop_back();
     }
   }
   ~PooledBlock() {
-    if (worker_.relay_buffers.size() < kKept) {
-      worker_.relay_buffers.push_back(std::move(block_));
+    if (worker_.read_blocks.size() < kKept) {
+      worker_.read_blocks.push_back(std::move(block_));
     }
   }
   PooledBlock(const PooledBlock&) = delete;
@@ -235,9 +236,9 @@ class PooledBlock {
   char* data() { return block_.get(); }
 
  private:
-  // Enough for the exchanges a worker usually runs at once, two blocks each;
-  // beyond that a finished exchange's blocks are freed.
-  static constexpr std::size_t kKept = 32;
+  // Enough for the exchanges a worker usually runs at once; beyond that a
+  // finished exchange's block is freed.
+  static constexpr std::size_t kKept = 16;
   Worker& worker_;
   std::unique_ptr<char[]> block_;
 };
@@ -324,7 +325,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   // Time to first byte is for the access log only.
   const bool timing = listener.access_log != nullptr;
   Clock::time_point sent_at = timing ? Clock::now() : Clock::time_point{};
-  std::optional<http::response_parser<http::buffer_body>> parser;
+  std::optional<http::response_parser<BodyViews>> parser;
   std::optional<io::TrackedSocket> reader;
   // Beast reads as much as the buffer has room for. The response parser's
   // header limit (8 KiB) is below the block's size, so a head that does not
@@ -455,8 +456,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     out.ttfb_ms = millis_since(sent_at);
   }
 
-  // The response is relayed from the parser's message: the parser fills its
-  // body buffer from the upstream, then the serializer sends that buffer on.
+  // The response is relayed from the parser's message: its head becomes the
+  // client's head, and its body holds views of the body bytes in the read
+  // buffer, which are sent on from there.
   prepare_client_head(*parser, client_version, out.keep_alive);
   auto& head = parser->get();
   out.status = head.result_int();
@@ -493,25 +495,51 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   char chunk_size_line[sanctum::http::kChunkSizeLineMax];
-  PooledBlock relay(worker);
-  char* relay_buffer = relay.data();
-  auto read_body = io::reading_some(*reader, upstream_buffer, *parser);
-  // Each piece of the body is sent as soon as it is read, in one write with
-  // the unsent head, its chunk framing and, at the end, the last chunk.
+  auto& pieces = head.body();
+  auto read_more = [&tracked = *reader, &upstream_buffer](beast::error_code& ec) {
+    std::size_t room = upstream_buffer.capacity() - upstream_buffer.size();
+    if (room == 0) {
+      ec = http::error::buffer_overflow;
+      return;
+    }
+    std::size_t n = tracked.read_some(upstream_buffer.prepare(room), ec);
+    upstream_buffer.commit(n);
+  };
+  // One call to put() now parses every complete element the buffer holds.
+  parser->eager(true);
+  // Each round parses what the read buffer holds and sends the body pieces
+  // found, with the unsent head, their chunk framing and, at the end, the
+  // last chunk, in one write. The pieces are views into the read buffer, so
+  // the next read waits until they are sent.
   for (bool body_done = parser->is_done(); !body_done;) {
-    head.body().data = relay_buffer;
-    head.body().size = PooledBlock::kSize;
-    connection.arm_deadline(*upstream, timeouts.stream_idle);
-    beast::error_code rec = io::now(read_body);
-    if (io::blocked(rec)) {
-      rec = co_await io::finish(*reader, io::Want::read, read_body);
+    pieces.clear();
+    beast::error_code rec;
+    if (upstream_buffer.size() > 0 && !parser->is_done()) {
+      upstream_buffer.consume(parser->put(upstream_buffer.data(), rec));
+      // need_more: the buffer ends inside a chunk header; need_buffer: every
+      // view is taken and the rest waits for the next round.
+      if (rec == http::error::need_more || rec == http::error::need_buffer) {
+        rec = {};
+      }
     }
-    if (rec == http::error::need_buffer) {
-      rec = {};
-    }
-    rec = timed(connection, rec);
     body_done = !rec && parser->is_done();
-    std::size_t got = PooledBlock::kSize - head.body().size;
+    if (!rec && !body_done && pieces.count == 0) {
+      connection.arm_deadline(*upstream, timeouts.stream_idle);
+      rec = io::now(read_more);
+      if (io::blocked(rec)) {
+        rec = co_await io::finish(*reader, io::Want::read, read_more);
+      }
+      rec = timed(connection, rec);
+      if (rec == net::error::eof) {
+        // Ends a close-delimited body; any other body is cut short.
+        rec = {};
+        parser->put_eof(rec);
+      }
+      if (!rec) {
+        continue;
+      }
+    }
+    std::size_t got = pieces.bytes;
     client_bytes.clear();
     if (!head_sent && (got > 0 || body_done)) {
       client_bytes.add(net::buffer(head_text));
@@ -520,10 +548,12 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     if (got > 0 && chunked) {
       std::size_t line = sanctum::http::write_chunk_size_line(chunk_size_line, got);
       client_bytes.add(net::buffer(chunk_size_line, line));
-      client_bytes.add(net::buffer(relay_buffer, got));
+    }
+    for (std::size_t i = 0; i < pieces.count; ++i) {
+      client_bytes.add(pieces.pieces[i]);
+    }
+    if (got > 0 && chunked) {
       client_bytes.add(net::buffer(kCrlf.data(), kCrlf.size()));
-    } else if (got > 0) {
-      client_bytes.add(net::buffer(relay_buffer, got));
     }
     if (body_done && chunked) {
       client_bytes.add(net::buffer(kLastChunk.data(), kLastChunk.size()));

@@ -136,15 +136,9 @@ template <class Stream, class Buffer, class Parser>
 auto reading(Stream& stream, Buffer& buffer, Parser& parser) {
   return [&stream, &buffer, &parser](error_code& ec) { http::read(stream, buffer, parser, ec); };
 }
-// Reads until the parser has taken some body bytes or the message is done.
-template <class Stream, class Buffer, class Parser>
-auto reading_some(Stream& stream, Buffer& buffer, Parser& parser) {
-  return [&stream, &buffer, &parser](error_code& ec) {
-    http::read_some(stream, buffer, parser, ec);
-  };
-}
-// The bytes one write still has to send: up to five buffers, such as a
-// response head, a chunk size line, the chunk, its CRLF and the last chunk.
+// The bytes one write still has to send: up to eight buffers, such as a
+// response head, a chunk size line, up to four pieces of the chunk, its
+// CRLF and the last chunk.
 // The stream gathers them into one send, or one TLS record when they fit
 // one.
 class Outgoing {
@@ -172,7 +166,7 @@ class Outgoing {
   }
 
  private:
-  std::array<net::const_buffer, 5> buffers_;
+  std::array<net::const_buffer, 8> buffers_;
   std::size_t first_ = 0;
   std::size_t count_ = 0;
 };

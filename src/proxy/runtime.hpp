@@ -50,9 +50,9 @@ struct Worker {
   bool draining = false;
   std::optional<boost::asio::steady_timer> sweep_timer;  // reset by release_io()
   bool sweeping = false;
-  // Free 16 KiB blocks for reading and relaying responses, and free strings
-  // for message heads, reused by the next exchanges.
-  std::vector<std::unique_ptr<char[]>> relay_buffers;
+  // Free 16 KiB blocks that upstream responses are read into, and free
+  // strings for message heads, reused by the next exchanges.
+  std::vector<std::unique_ptr<char[]>> read_blocks;
   std::vector<std::string> head_texts;
 
   // Marks the worker as draining and closes every connection that waits

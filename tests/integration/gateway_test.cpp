@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 #include <ostream>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -338,6 +340,39 @@ TEST_F(GatewayTest, ChunkedStreamFramingOnTheWire) {
   EXPECT_EQ(body.rfind(": keepalive", 0), 0u) << body;
   EXPECT_NE(body.find("\"index\":2"), std::string::npos) << body;
   EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body;
+}
+
+// The indexes of the "data: {...}" events in `body`, in order.
+std::vector<int> event_indexes(const std::string& body) {
+  std::vector<int> indexes;
+  static const std::string kMarker = "\"index\":";
+  for (auto at = body.find(kMarker); at != std::string::npos; at = body.find(kMarker, at + 1)) {
+    indexes.push_back(std::stoi(body.substr(at + kMarker.size())));
+  }
+  return indexes;
+}
+
+// A whole stream arriving in one read holds hundreds of chunks: the gateway
+// relays them in rounds of a few pieces each, every event once and in order.
+TEST_F(GatewayTest, BurstOfChunksArrivesWholeAndInOrder) {
+  constexpr int kEvents = 300;
+  auto gateway = start();
+  std::vector<int> expected(kEvents);
+  std::iota(expected.begin(), expected.end(), 0);
+
+  auto chunked = raw_response(*gateway, pki, dir.path(),
+                              "GET /sse?burst=1&events=300 HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n");
+  ASSERT_FALSE(chunked.head.empty()) << chunked.body;
+  std::string body = decode_chunked(chunked.body);
+  EXPECT_EQ(event_indexes(body), expected);
+  EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << body.substr(body.size() - 100);
+
+  auto close_delimited = raw_response(*gateway, pki, dir.path(),
+                                      "GET /sse?burst=1&events=300 HTTP/1.0\r\nHost: x\r\n\r\n");
+  ASSERT_FALSE(close_delimited.head.empty()) << close_delimited.body;
+  EXPECT_EQ(event_indexes(close_delimited.body), expected);
+  EXPECT_TRUE(close_delimited.body.ends_with("data: [DONE]\n\n"));
 }
 
 TEST_F(GatewayTest, Http10ClientGetsCloseDelimitedStream) {

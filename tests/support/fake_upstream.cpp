@@ -205,7 +205,16 @@ void FakeUpstream::serve(int fd) {
     }
 
     const std::string& target = request.target;
-    if (target.rfind("/sse", 0) == 0) {
+    if (target.rfind("/sse", 0) == 0 && query_int(target, "burst", 0) == 1) {
+      // The whole stream in one send, so that one read takes many chunks.
+      std::string all = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n" +
+                        chunk(": keepalive 1/1\n\n");
+      for (int i = 0; i < query_int(target, "events", 3); ++i) {
+        all += chunk(event_json(i));
+      }
+      open = send_all(fd, all + chunk("data: [DONE]\n\n") + "0\r\n\r\n");
+    } else if (target.rfind("/sse", 0) == 0) {
       int events = query_int(target, "events", 3);
       int gap = query_int(target, "gap_ms", 0);
       open = send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
