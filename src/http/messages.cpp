@@ -1,6 +1,7 @@
 #include "http/messages.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 
 #include <boost/container/small_vector.hpp>
@@ -173,6 +174,45 @@ std::size_t write_chunk_size_line(char* out, std::size_t size) {
   out[n] = '\r';
   out[n + 1] = '\n';
   return n + 2;
+}
+
+boost::asio::const_buffer framed_in_place(std::span<const boost::asio::const_buffer> pieces,
+                                          const char* lowest, const char* end,
+                                          bool with_last_chunk) {
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  const char* start = nullptr;
+  const char* next = nullptr;  // where the next piece's size line must begin
+  for (const auto& piece : pieces) {
+    const char* data = static_cast<const char*>(piece.data());
+    char line[kChunkSizeLineMax];
+    std::size_t line_size = write_chunk_size_line(line, piece.size());
+    if (static_cast<std::size_t>(data - lowest) < line_size ||
+        std::memcmp(data - line_size, line, line_size) != 0 ||
+        (next != nullptr && data - line_size != next)) {
+      return {};
+    }
+    if (start == nullptr) {
+      start = data - line_size;
+    }
+    const char* after = data + piece.size();
+    if (static_cast<std::size_t>(end - after) < kCrlf.size() ||
+        std::memcmp(after, kCrlf.data(), kCrlf.size()) != 0) {
+      return {};
+    }
+    next = after + kCrlf.size();
+  }
+  if (start == nullptr) {
+    return {};
+  }
+  if (with_last_chunk) {
+    if (static_cast<std::size_t>(end - next) < kLastChunk.size() ||
+        std::memcmp(next, kLastChunk.data(), kLastChunk.size()) != 0) {
+      return {};
+    }
+    next += kLastChunk.size();
+  }
+  return {start, static_cast<std::size_t>(next - start)};
 }
 
 }  // namespace sanctum::http

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
@@ -42,5 +44,19 @@ void append_head(std::string& out, const boost::beast::http::response_header<>& 
 // which has room for kChunkSizeLineMax bytes, and returns its length.
 inline constexpr std::size_t kChunkSizeLineMax = 2 * sizeof(std::size_t) + 2;
 std::size_t write_chunk_size_line(char* out, std::size_t size);
+
+// Returns the bytes between `lowest` and `end` that hold `pieces` framed
+// exactly as write_chunk_size_line() frames them: each piece with its own
+// size line before it and CRLF after it, back to back, and the last chunk
+// ("0\r\n\r\n") after them when `with_last_chunk` is set. The pieces are
+// views into that memory. An upstream that chunks its body this way has
+// sent those very bytes, so they can be sent on without framing them
+// again. Leading zeros before the first size stay outside the bytes
+// returned. Returns an empty buffer when the bytes differ in any other way:
+// a chunk extension, leading zeros on a later size, a chunk split between
+// reads, trailer fields, or no pieces.
+boost::asio::const_buffer framed_in_place(std::span<const boost::asio::const_buffer> pieces,
+                                          const char* lowest, const char* end,
+                                          bool with_last_chunk);
 
 }  // namespace sanctum::http

@@ -514,6 +514,10 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   for (bool body_done = parser->is_done(); !body_done;) {
     pieces.clear();
     beast::error_code rec;
+    // The end of the bytes received, taken before consume() may reset the
+    // buffer's pointers; the bytes themselves stay until the next read.
+    const char* received_end =
+        static_cast<const char*>(upstream_buffer.data().data()) + upstream_buffer.size();
     if (upstream_buffer.size() > 0 && !parser->is_done()) {
       upstream_buffer.consume(parser->put(upstream_buffer.data(), rec));
       // need_more: the buffer ends inside a chunk header; need_buffer: every
@@ -545,18 +549,29 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       client_bytes.add(net::buffer(head_text));
       head_sent = true;
     }
+    net::const_buffer framed;
     if (got > 0 && chunked) {
-      std::size_t line = sanctum::http::write_chunk_size_line(chunk_size_line, got);
-      client_bytes.add(net::buffer(chunk_size_line, line));
+      framed = sanctum::http::framed_in_place({pieces.pieces.data(), pieces.count},
+                                              read_block.data(), received_end, body_done);
     }
-    for (std::size_t i = 0; i < pieces.count; ++i) {
-      client_bytes.add(pieces.pieces[i]);
-    }
-    if (got > 0 && chunked) {
-      client_bytes.add(net::buffer(kCrlf.data(), kCrlf.size()));
-    }
-    if (body_done && chunked) {
-      client_bytes.add(net::buffer(kLastChunk.data(), kLastChunk.size()));
+    if (framed.size() > 0) {
+      client_bytes.add(framed);
+    } else {
+      // The pieces become one chunk, framed here, and the stream copies the
+      // framing and pieces into one TLS record.
+      if (got > 0 && chunked) {
+        std::size_t line = sanctum::http::write_chunk_size_line(chunk_size_line, got);
+        client_bytes.add(net::buffer(chunk_size_line, line));
+      }
+      for (std::size_t i = 0; i < pieces.count; ++i) {
+        client_bytes.add(pieces.pieces[i]);
+      }
+      if (got > 0 && chunked) {
+        client_bytes.add(net::buffer(kCrlf.data(), kCrlf.size()));
+      }
+      if (body_done && chunked) {
+        client_bytes.add(net::buffer(kLastChunk.data(), kLastChunk.size()));
+      }
     }
     if (!client_bytes.empty()) {
       connection.arm_deadline(*peer.socket, timeouts.stream_idle);

@@ -375,6 +375,27 @@ TEST_F(GatewayTest, BurstOfChunksArrivesWholeAndInOrder) {
   EXPECT_TRUE(close_delimited.body.ends_with("data: [DONE]\n\n"));
 }
 
+// Chunks the upstream frames the gateway's way leave as the upstream sent
+// them; others, here with leading zeros and an extension, are framed anew.
+// Either way the client gets plain chunk size lines and every event.
+TEST_F(GatewayTest, UnusualChunkFramingIsWrittenAnew) {
+  auto gateway = start();
+  std::vector<int> expected(40);
+  std::iota(expected.begin(), expected.end(), 0);
+  for (const char* target : {"/sse?burst=1&events=40", "/sse?burst=1&unusual=1&events=40",
+                             "/sse?events=40"}) {
+    auto raw = raw_response(*gateway, pki, dir.path(),
+                            std::string("GET ") + target +
+                                " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ASSERT_FALSE(raw.head.empty()) << target << ": " << raw.body;
+    EXPECT_EQ(raw.body.find(";source="), std::string::npos) << target;
+    EXPECT_EQ(raw.body.find("\r\n00"), std::string::npos) << target;
+    std::string body = decode_chunked(raw.body);
+    EXPECT_EQ(event_indexes(body), expected) << target;
+    EXPECT_TRUE(body.ends_with("data: [DONE]\n\n")) << target;
+  }
+}
+
 TEST_F(GatewayTest, Http10ClientGetsCloseDelimitedStream) {
   auto gateway = start();
   auto raw = raw_response(*gateway, pki, dir.path(),

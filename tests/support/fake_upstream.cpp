@@ -35,6 +35,14 @@ std::string chunk(const std::string& data) {
   return out.str();
 }
 
+// A chunk framed in ways HTTP allows but few servers use: a size with
+// leading zeros and a chunk extension.
+std::string unusual_chunk(const std::string& data) {
+  std::ostringstream out;
+  out << "00" << std::hex << data.size() << ";source=fake\r\n" << data << "\r\n";
+  return out.str();
+}
+
 // The text of query parameter `name` up to the next '&', or "".
 std::string query_text(const std::string& target, const std::string& name) {
   auto pos = target.find(name + "=");
@@ -207,11 +215,12 @@ void FakeUpstream::serve(int fd) {
     const std::string& target = request.target;
     if (target.rfind("/sse", 0) == 0 && query_int(target, "burst", 0) == 1) {
       // The whole stream in one send, so that one read takes many chunks.
+      auto frame = query_int(target, "unusual", 0) == 1 ? unusual_chunk : chunk;
       std::string all = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n" +
-                        chunk(": keepalive 1/1\n\n");
+                        frame(": keepalive 1/1\n\n");
       for (int i = 0; i < query_int(target, "events", 3); ++i) {
-        all += chunk(event_json(i));
+        all += frame(event_json(i));
       }
       open = send_all(fd, all + chunk("data: [DONE]\n\n") + "0\r\n\r\n");
     } else if (target.rfind("/sse", 0) == 0) {
