@@ -45,11 +45,11 @@ void append_head(std::string& out, const boost::beast::http::response_header<>& 
 inline constexpr std::size_t kChunkSizeLineMax = 2 * sizeof(std::size_t) + 2;
 std::size_t write_chunk_size_line(char* out, std::size_t size);
 
-// Returns the bytes between `lowest` and `end` that hold `pieces` framed
-// exactly as write_chunk_size_line() frames them: each piece with its own
-// size line before it and CRLF after it, back to back, and the last chunk
-// ("0\r\n\r\n") after them when `with_last_chunk` is set. The pieces are
-// views into that memory. An upstream that chunks its body this way has
+// Returns the bytes between `lowest` and `end` that contain `pieces` framed
+// exactly as write_chunk_size_line() frames them. Each piece has its own
+// size line before it and CRLF after it, the pieces are back to back, and
+// the last chunk ("0\r\n\r\n") follows when `with_last_chunk` is set. The
+// pieces are views into that memory. An upstream that chunks its body this way has
 // sent those very bytes, so they can be sent on without framing them
 // again. Leading zeros before the first size stay outside the bytes
 // returned. Returns an empty buffer when the bytes differ in any other way:

@@ -457,8 +457,8 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
   }
 
   // The response is relayed from the parser's message: its head becomes the
-  // client's head, and its body holds views of the body bytes in the read
-  // buffer, which are sent on from there.
+  // client's head, and its body is a list of views of the body bytes in the
+  // read buffer, which are sent on from there.
   prepare_client_head(*parser, client_version, out.keep_alive);
   auto& head = parser->get();
   out.status = head.result_int();
@@ -505,9 +505,10 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     std::size_t n = tracked.read_some(upstream_buffer.prepare(room), ec);
     upstream_buffer.commit(n);
   };
-  // One call to put() now parses every complete element the buffer holds.
+  // From here on, one call to put() parses every complete element in the
+  // buffer.
   parser->eager(true);
-  // Each round parses what the read buffer holds and sends the body pieces
+  // Each round parses the bytes in the read buffer and sends the body pieces
   // found, with the unsent head, their chunk framing and, at the end, the
   // last chunk, in one write. The pieces are views into the read buffer, so
   // the next read waits until they are sent.

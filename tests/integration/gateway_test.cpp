@@ -352,8 +352,9 @@ std::vector<int> event_indexes(const std::string& body) {
   return indexes;
 }
 
-// A whole stream arriving in one read holds hundreds of chunks: the gateway
-// relays them in rounds of a few pieces each, every event once and in order.
+// A whole stream that arrives in one read contains hundreds of chunks. The
+// gateway relays them in rounds of a few pieces each, every event once and
+// in order.
 TEST_F(GatewayTest, BurstOfChunksArrivesWholeAndInOrder) {
   constexpr int kEvents = 300;
   auto gateway = start();

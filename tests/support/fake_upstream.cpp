@@ -35,8 +35,8 @@ std::string chunk(const std::string& data) {
   return out.str();
 }
 
-// A chunk framed in ways HTTP allows but few servers use: a size with
-// leading zeros and a chunk extension.
+// A chunk framed in two ways that HTTP allows: a size with leading zeros
+// and a chunk extension.
 std::string unusual_chunk(const std::string& data) {
   std::ostringstream out;
   out << "00" << std::hex << data.size() << ";source=fake\r\n" << data << "\r\n";

@@ -11,7 +11,7 @@ namespace {
 
 namespace net = boost::asio;
 
-// A read buffer as the relay sees it: the wire bytes, and views of the
+// A read buffer as the relay gets it: the wire bytes, and views of the
 // chunk data inside them, found by their text.
 struct Wire {
   std::string bytes;
@@ -45,7 +45,7 @@ TEST(FramedInPlace, BackToBackChunksAndTheLastChunk) {
 
 // The bytes found are the ones write_chunk_size_line() writes, so the
 // leading zeros before the first piece's size stay behind.
-TEST(FramedInPlace, LeadingZerosBeforeTheFirstPieceStayBehind) {
+TEST(FramedInPlace, FirstSizeLeadingZerosLeftOut) {
   Wire zeros{"005\r\nhello\r\n"};
   zeros.add_piece("hello");
   EXPECT_EQ(zeros.framed(false), "5\r\nhello\r\n");

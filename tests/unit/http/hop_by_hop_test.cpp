@@ -76,7 +76,7 @@ TEST(HopByHop, LongConnectionListRemovesEveryListedName) {
   EXPECT_EQ(remaining(fields), (std::vector<std::string>{"X-Kept: 1"}));
 }
 
-TEST(HopByHop, NoHopByHopFieldsLeavesTheMessageAsItWas) {
+TEST(HopByHop, OtherFieldsAreLeftAlone) {
   http::fields fields;
   fields.insert("Host", "example");
   fields.insert("Authorization", "Bearer x");
