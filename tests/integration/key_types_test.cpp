@@ -3,6 +3,7 @@
 // gateway whose own certificate has each type, with curl as the client. A
 // client that offers a single key-exchange group gets a handshake with it.
 
+#include <string>
 #include <tuple>
 
 #include <gtest/gtest.h>
@@ -16,7 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class KeyTypes : public ::testing::TestWithParam<std::tuple<const char*, const char*>> {
+// Strings, not C strings, so that CTest's test list shows the names rather
+// than pointers.
+class KeyTypes : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   TempDir dir;
   std::filesystem::path state = dir / "state";
@@ -45,8 +48,12 @@ TEST_P(KeyTypes, ClientReachesModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ServerAndClient, KeyTypes,
-                         ::testing::Combine(::testing::Values("ecdsa-p256", "ed25519", "rsa-3072"),
-                                            ::testing::Values("ecdsa-p256", "ed25519", "rsa-3072")),
+                         ::testing::Combine(::testing::Values(std::string("ecdsa-p256"),
+                                                              std::string("ed25519"),
+                                                              std::string("rsa-3072")),
+                                            ::testing::Values(std::string("ecdsa-p256"),
+                                                              std::string("ed25519"),
+                                                              std::string("rsa-3072"))),
                          [](const auto& info) {
                            std::string name = std::string(std::get<0>(info.param)) + "_" +
                                               std::get<1>(info.param);
@@ -57,7 +64,7 @@ INSTANTIATE_TEST_SUITE_P(ServerAndClient, KeyTypes,
 class KeyExchangeGroup : public KeyTypes {};
 
 TEST_P(KeyExchangeGroup, HandshakeUsesOfferedGroup) {
-  const char* group = std::get<0>(GetParam());
+  const std::string& group = std::get<0>(GetParam());
   ca({"init"});
   ca({"issue", "server", "--server"});
   ca({"issue", "laptop", "--client"});
@@ -70,7 +77,7 @@ TEST_P(KeyExchangeGroup, HandshakeUsesOfferedGroup) {
       {"sh", "-c",
        "printf 'GET /v1/models HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | "
        "openssl s_client -ign_eof -tls1_3 -groups " +
-           std::string(group) + " -connect 127.0.0.1:" + std::to_string(gateway.port()) +
+           group + " -connect 127.0.0.1:" + std::to_string(gateway.port()) +
            " -CAfile " + (state / "ca.crt").string() + " -cert " +
            (state / "clients/laptop.crt").string() + " -key " +
            (state / "clients/laptop.key").string()},
@@ -82,11 +89,12 @@ TEST_P(KeyExchangeGroup, HandshakeUsesOfferedGroup) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Groups, KeyExchangeGroup,
-                         ::testing::Values(std::tuple{"X25519", "X25519"},
-                                           std::tuple{"P-256", "ECDH, prime256v1"},
-                                           std::tuple{"P-384", "ECDH, secp384r1"},
-                                           std::tuple{"X448", "X448"},
-                                           std::tuple{"ffdhe2048", "DH, 2048 bits"}),
+                         ::testing::Values(
+                             std::tuple<std::string, std::string>{"X25519", "X25519"},
+                             std::tuple<std::string, std::string>{"P-256", "ECDH, prime256v1"},
+                             std::tuple<std::string, std::string>{"P-384", "ECDH, secp384r1"},
+                             std::tuple<std::string, std::string>{"X448", "X448"},
+                             std::tuple<std::string, std::string>{"ffdhe2048", "DH, 2048 bits"}),
                          [](const auto& info) {
                            std::string name = std::get<0>(info.param);
                            std::erase(name, '-');
