@@ -610,7 +610,17 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
 
   connection.disarm_deadline();
   obs::counters().add(Counter::proxy_stream_complete);
-  if (parser->keep_alive() && !parser->need_eof() && !watch.client_gone()) {
+  // Bytes after the end of the response mean the upstream framed it
+  // differently, such as a body after the head of a HEAD response, and more
+  // may follow that the next response on this connection would be read
+  // from. Such a connection is closed, not reused.
+  bool trailing_bytes = upstream_buffer.size() > 0;
+  if (trailing_bytes) {
+    obs::logger("proxy")->debug("[c{}] upstream {} sent {} bytes after its response; "
+                                "the connection is closed, not reused",
+                                connection.id, target.text, upstream_buffer.size());
+  }
+  if (parser->keep_alive() && !parser->need_eof() && !watch.client_gone() && !trailing_bytes) {
     upstream_ptr = nullptr;
     worker.upstream_pool.put(listener.upstream_key, std::move(*upstream),
                              listener.global->limits.upstream_pool_size);

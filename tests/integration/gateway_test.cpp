@@ -715,6 +715,22 @@ TEST_F(GatewayTest, KeepAliveReusesUpstreamConnection) {
   EXPECT_EQ(upstream.connections_opened(), 1);
 }
 
+// An upstream connection that sent more than its response is not reused,
+// because more such bytes may follow. The next request goes out on a new
+// connection and gets its own answer.
+TEST_F(GatewayTest, TrailingUpstreamBytesAreNotReused) {
+  auto gateway = start();
+  auto flags = client_flags();
+  std::vector<std::string> args = flags;
+  args.insert(args.end(), {"-w", "|%{http_code}\n", gateway->https_url("/trailing"), "-w",
+                           "|%{http_code}\n", gateway->https_url("/two")});
+  auto result = curl(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "{\"ok\":true}|200\n{\"ok\":true}|200\n");
+  EXPECT_EQ(upstream.requests().size(), 2u);
+  EXPECT_EQ(upstream.connections_opened(), 2);
+}
+
 TEST_F(GatewayTest, Ipv6LoopbackListenerServes) {
   auto gateway = std::make_unique<GatewayProcess>(
       dir.path(), std::vector<std::string>{"--listen", "[::1]:0", "--upstream", upstream.url(),

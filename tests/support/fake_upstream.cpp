@@ -299,6 +299,11 @@ void FakeUpstream::serve(int fd) {
       open = send_all(fd, "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n" +
                               (bodiless ? std::string("\r\n")
                                         : "Content-Length: 11\r\n\r\n{\"ok\":true}"));
+    } else if (target.rfind("/trailing", 0) == 0) {
+      // A complete response and, in the same send, bytes that belong to no
+      // response, as a server that sends a body after a HEAD head does.
+      open = send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
+                          "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad");
     } else if (target.rfind("/hop", 0) == 0) {
       open = send_all(fd, "HTTP/1.1 200 OK\r\nConnection: X-Upstream-Hop\r\n"
                           "X-Upstream-Hop: 1\r\nKeep-Alive: timeout=5\r\n"

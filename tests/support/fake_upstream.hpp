@@ -30,6 +30,8 @@ namespace sanctum::test {
 //   /status?code=N&reason=R   status N with reason R (underscores become
 //                             spaces); no body for 204 and 304, otherwise
 //                             {"ok":true}
+//   /trailing                 200 {"ok":true}, then in the same send a
+//                             second response that no request asked for
 //   /hop                      200 with hop-by-hop fields: Connection
 //                             naming X-Upstream-Hop, X-Upstream-Hop,
 //                             Keep-Alive and Upgrade; and X-Kept: yes
