@@ -49,9 +49,9 @@ bool is_hop_by_hop(beast_http::field name) {
   }
 }
 
-// Appends the names in a Connection value ("close, X-Trace") to `names`.
 using NameList = boost::container::small_vector<std::string_view, 8>;
 
+// Appends the names in a Connection value ("close, X-Trace") to `names`.
 void append_connection_tokens(std::string_view list, NameList& names) {
   while (!list.empty()) {
     auto comma = list.find(',');
@@ -179,8 +179,6 @@ std::size_t write_chunk_size_line(char* out, std::size_t size) {
 boost::asio::const_buffer framed_in_place(std::span<const boost::asio::const_buffer> pieces,
                                           const char* lowest, const char* end,
                                           bool with_last_chunk) {
-  static constexpr std::string_view kCrlf = "\r\n";
-  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   const char* start = nullptr;
   const char* next = nullptr;  // where the next piece's size line must begin
   for (const auto& piece : pieces) {
@@ -196,11 +194,11 @@ boost::asio::const_buffer framed_in_place(std::span<const boost::asio::const_buf
       start = data - line_size;
     }
     const char* after = data + piece.size();
-    if (static_cast<std::size_t>(end - after) < kCrlf.size() ||
-        std::memcmp(after, kCrlf.data(), kCrlf.size()) != 0) {
+    if (static_cast<std::size_t>(end - after) < kChunkEnd.size() ||
+        std::memcmp(after, kChunkEnd.data(), kChunkEnd.size()) != 0) {
       return {};
     }
-    next = after + kCrlf.size();
+    next = after + kChunkEnd.size();
   }
   if (start == nullptr) {
     return {};

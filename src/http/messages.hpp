@@ -45,14 +45,18 @@ void append_head(std::string& out, const boost::beast::http::response_header<>& 
 inline constexpr std::size_t kChunkSizeLineMax = 2 * sizeof(std::size_t) + 2;
 std::size_t write_chunk_size_line(char* out, std::size_t size);
 
+// The CRLF that ends a chunk's data, and the last chunk of a chunked body
+// without trailer fields.
+inline constexpr std::string_view kChunkEnd = "\r\n";
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
 // Returns the bytes between `lowest` and `end` that contain `pieces` framed
 // exactly as write_chunk_size_line() frames them. Each piece has its own
 // size line before it and CRLF after it, the pieces are back to back, and
-// the last chunk ("0\r\n\r\n") follows when `with_last_chunk` is set. The
-// pieces are views into that memory. An upstream that chunks its body this way has
-// sent those very bytes, so they can be sent on without framing them
-// again. Leading zeros before the first size stay outside the bytes
-// returned. Returns an empty buffer when the bytes differ in any other way:
+// kLastChunk follows when `with_last_chunk` is set. The pieces are views
+// into that memory. An upstream that chunks its body this way has sent
+// those very bytes, so they can be sent on without framing them again.
+// Leading zeros before the first size stay outside the bytes returned. Returns an empty buffer when the bytes differ in any other way:
 // a chunk extension, leading zeros on a later size, a chunk split between
 // reads, trailer fields, or no pieces.
 boost::asio::const_buffer framed_in_place(std::span<const boost::asio::const_buffer> pieces,

@@ -236,7 +236,7 @@ class PooledBlock {
   char* data() { return block_.get(); }
 
  private:
-  // Enough for the exchanges a worker usually runs at once; beyond that a
+  // Enough for the exchanges a worker usually runs at once. Beyond that, a
   // finished exchange's block is freed.
   static constexpr std::size_t kKept = 16;
   Worker& worker_;
@@ -269,7 +269,7 @@ class PooledText {
 
  private:
   static constexpr std::size_t kKept = 16;
-  // A head of many kilobytes is rare; its string is freed, not kept.
+  // A head of many kilobytes is rare, so its string is freed, not kept.
   static constexpr std::size_t kLargestKept = 8 * 1024;
   Worker& worker_;
   std::string text_;
@@ -492,8 +492,8 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     ~StreamGauge() { obs::counters().active_streams.fetch_sub(1, std::memory_order_relaxed); }
   } stream_gauge;
 
-  static constexpr std::string_view kCrlf = "\r\n";
-  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  using sanctum::http::kChunkEnd;
+  using sanctum::http::kLastChunk;
   char chunk_size_line[sanctum::http::kChunkSizeLineMax];
   auto& pieces = head.body();
   auto read_more = [&tracked = *reader, &upstream_buffer](beast::error_code& ec) {
@@ -516,13 +516,13 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
     pieces.clear();
     beast::error_code rec;
     // The end of the bytes received, taken before consume() may reset the
-    // buffer's pointers; the bytes themselves stay until the next read.
+    // buffer's pointers. The bytes themselves stay until the next read.
     const char* received_end =
         static_cast<const char*>(upstream_buffer.data().data()) + upstream_buffer.size();
     if (upstream_buffer.size() > 0 && !parser->is_done()) {
       upstream_buffer.consume(parser->put(upstream_buffer.data(), rec));
-      // need_more: the buffer ends inside a chunk header; need_buffer: every
-      // view is taken and the rest waits for the next round.
+      // need_more means the buffer ends inside a chunk header, need_buffer
+      // that every view is in use and the rest waits for the next round.
       if (rec == http::error::need_more || rec == http::error::need_buffer) {
         rec = {};
       }
@@ -536,7 +536,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
       }
       rec = timed(connection, rec);
       if (rec == net::error::eof) {
-        // Ends a close-delimited body; any other body is cut short.
+        // Ends a close-delimited body, and reports any other body as cut short.
         rec = {};
         parser->put_eof(rec);
       }
@@ -568,7 +568,7 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
         client_bytes.add(pieces.pieces[i]);
       }
       if (got > 0 && chunked) {
-        client_bytes.add(net::buffer(kCrlf.data(), kCrlf.size()));
+        client_bytes.add(net::buffer(kChunkEnd.data(), kChunkEnd.size()));
       }
       if (body_done && chunked) {
         client_bytes.add(net::buffer(kLastChunk.data(), kLastChunk.size()));
@@ -610,10 +610,9 @@ awaitable<Outcome> forward(Stream& client, const ListenerRuntime& listener, Work
 
   connection.disarm_deadline();
   obs::counters().add(Counter::proxy_stream_complete);
-  // Bytes after the end of the response mean the upstream framed it
-  // differently, such as a body after the head of a HEAD response, and more
-  // may follow that the next response on this connection would be read
-  // from. Such a connection is closed, not reused.
+  // Bytes after the end of the response mean the upstream framed it another
+  // way, such as a body after a HEAD head. More may follow and corrupt the
+  // next response, so such a connection is closed, not reused.
   bool trailing_bytes = upstream_buffer.size() > 0;
   if (trailing_bytes) {
     obs::logger("proxy")->debug("[c{}] upstream {} sent {} bytes after its response; "

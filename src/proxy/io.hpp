@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <span>
 
@@ -137,14 +138,14 @@ auto reading(Stream& stream, Buffer& buffer, Parser& parser) {
   return [&stream, &buffer, &parser](error_code& ec) { http::read(stream, buffer, parser, ec); };
 }
 // The bytes one write still has to send: up to eight buffers, such as a
-// response head, a chunk size line, up to four pieces of the chunk, its
-// CRLF and the last chunk.
-// The stream gathers them into one send, or one TLS record when they fit
-// one.
+// response head, a chunk size line, four pieces of the chunk, its CRLF and
+// the last chunk. The stream gathers them into one send, or into one TLS
+// record when they fit one.
 class Outgoing {
  public:
   void add(net::const_buffer buffer) {
     if (buffer.size() > 0) {
+      assert(count_ < buffers_.size());
       buffers_[count_++] = buffer;
     }
   }
@@ -188,10 +189,6 @@ auto sending(Stream& stream, Outgoing& outgoing) {
 template <class Stream, class Serializer>
 auto writing(Stream& stream, Serializer& serializer) {
   return [&stream, &serializer](error_code& ec) { http::write(stream, serializer, ec); };
-}
-template <class Stream, class Serializer>
-auto writing_header(Stream& stream, Serializer& serializer) {
-  return [&stream, &serializer](error_code& ec) { http::write_header(stream, serializer, ec); };
 }
 
 // Runs `attempt` now and returns its error, would_block included.
