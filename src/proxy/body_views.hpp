@@ -16,7 +16,7 @@ namespace sanctum::proxy {
 // reader keeps views of the body bytes where the parser found them, in the
 // caller's read buffer, instead of copying them out. The views stay valid
 // until the read buffer is read into again, so the caller sends them on
-// before its next read. When all kMaxPieces views are taken, the reader
+// before its next read. When all kMaxPieces views are in use, the reader
 // stops the parser with http::error::need_buffer, as Beast's buffer_body
 // does when its buffer is full.
 struct BodyViews {
@@ -42,7 +42,7 @@ struct BodyViews {
     template <class ConstBufferSequence>
     std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
       ec = {};
-      std::size_t taken = 0;
+      std::size_t consumed = 0;
       for (auto it = boost::asio::buffer_sequence_begin(buffers);
            it != boost::asio::buffer_sequence_end(buffers); ++it) {
         boost::asio::const_buffer piece(*it);
@@ -55,9 +55,9 @@ struct BodyViews {
         }
         body_.pieces[body_.count++] = piece;
         body_.bytes += piece.size();
-        taken += piece.size();
+        consumed += piece.size();
       }
-      return taken;
+      return consumed;
     }
 
     void finish(boost::beast::error_code& ec) { ec = {}; }

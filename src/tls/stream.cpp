@@ -56,10 +56,9 @@ unsigned char* ServerStream::gather_block() {
 
 namespace {
 
-// SSL_get_error reads the thread's error queue, so the queue must be empty
-// before each call that may fail. after_failure() empties it after every
-// failure, so it nearly always is; a look costs less than clearing every
-// slot.
+// Empties the thread's error queue, which SSL_get_error reads, before a
+// call that may fail. after_failure() empties it after every failure, so a
+// look is usually enough and costs less than clearing every slot.
 void clear_stale_errors() {
   if (ERR_peek_error() != 0) {
     ERR_clear_error();

@@ -355,7 +355,7 @@ std::vector<int> event_indexes(const std::string& body) {
 // A whole stream that arrives in one read contains hundreds of chunks. The
 // gateway relays them in rounds of a few pieces each, every event once and
 // in order.
-TEST_F(GatewayTest, BurstOfChunksArrivesWholeAndInOrder) {
+TEST_F(GatewayTest, ChunkBurstArrivesInOrder) {
   constexpr int kEvents = 300;
   auto gateway = start();
   std::vector<int> expected(kEvents);
@@ -379,7 +379,7 @@ TEST_F(GatewayTest, BurstOfChunksArrivesWholeAndInOrder) {
 // Chunks the upstream frames the gateway's way leave as the upstream sent
 // them; others, here with leading zeros and an extension, are framed anew.
 // Either way the client gets plain chunk size lines and every event.
-TEST_F(GatewayTest, UnusualChunkFramingIsWrittenAnew) {
+TEST_F(GatewayTest, UnusualChunkFramingIsRebuilt) {
   auto gateway = start();
   std::vector<int> expected(40);
   std::iota(expected.begin(), expected.end(), 0);
@@ -717,8 +717,8 @@ TEST_F(GatewayTest, KeepAliveReusesUpstreamConnection) {
 
 // An upstream connection that sent more than its response is not reused,
 // because more such bytes may follow. The next request goes out on a new
-// connection and gets its own answer.
-TEST_F(GatewayTest, TrailingUpstreamBytesAreNotReused) {
+// connection and gets its own response.
+TEST_F(GatewayTest, TrailingUpstreamBytesCloseConnection) {
   auto gateway = start();
   auto flags = client_flags();
   std::vector<std::string> args = flags;

@@ -14,10 +14,10 @@ namespace sanctum::test {
 // A model server stand-in on 127.0.0.1 with the awkward behaviours real ones
 // have, chosen by request path:
 //   /sse?events=N&gap_ms=M    chunked SSE: a ": keepalive" comment, N data
-//                             events carrying their emit time, then [DONE];
-//                             with burst=1 all of it in one send, and
-//                             with unusual=1 too, its chunk sizes then
-//                             written with leading zeros and an extension
+//                             events carrying their emit time, then [DONE].
+//                             burst=1 sends all of it at once, and
+//                             unusual=1 with it writes the chunk sizes with
+//                             leading zeros and an extension
 //   /http10?events=N&gap_ms=M HTTP/1.0 stream without length, ended by close
 //   /inspect                  200 with JSON describing the request it got
 //   /slow?ms=M                waits M ms before the response head

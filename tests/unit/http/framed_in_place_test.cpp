@@ -1,5 +1,6 @@
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -14,6 +15,9 @@ namespace net = boost::asio;
 // A read buffer as the relay gets it: the wire bytes, and views of the
 // chunk data inside them, found by their text.
 struct Wire {
+  explicit Wire(std::string wire) : bytes(std::move(wire)) {}
+  Wire(const Wire&) = delete;  // the pieces point into `bytes`
+
   std::string bytes;
   std::vector<net::const_buffer> pieces;
 
@@ -29,13 +33,13 @@ struct Wire {
   }
 };
 
-TEST(FramedInPlace, OneChunkIsFoundWithItsFraming) {
+TEST(FramedInPlace, OneChunkWithItsFraming) {
   Wire wire{"HTTP/1.1 200 OK\r\n\r\n5\r\nhello\r\n"};
   wire.add_piece("hello");
   EXPECT_EQ(wire.framed(false), "5\r\nhello\r\n");
 }
 
-TEST(FramedInPlace, BackToBackChunksAndTheLastChunk) {
+TEST(FramedInPlace, BackToBackAndLastChunk) {
   Wire wire{"a\r\n0123456789\r\n3\r\nabc\r\n0\r\n\r\n"};
   wire.add_piece("0123456789");
   wire.add_piece("abc");
@@ -66,7 +70,7 @@ TEST(FramedInPlace, UnusualSizeLinesAreNotUsed) {
   EXPECT_TRUE(upper.framed(false).empty());
 }
 
-TEST(FramedInPlace, MissingOrForeignBytesAroundAPiece) {
+TEST(FramedInPlace, MissingBytesAroundPiece) {
   Wire split{"5\r\nhel"};  // the rest of the chunk has not arrived
   split.add_piece("hel");
   EXPECT_TRUE(split.framed(false).empty());
@@ -85,7 +89,7 @@ TEST(FramedInPlace, MissingOrForeignBytesAroundAPiece) {
   EXPECT_TRUE(trailer.framed(true).empty());
 }
 
-TEST(FramedInPlace, PiecesWithAGapBetweenThemAreNotJoined) {
+TEST(FramedInPlace, GapBetweenPiecesFails) {
   Wire gap{"5\r\nhello\r\n;\r\n5\r\nworld\r\n"};
   gap.add_piece("hello");
   gap.add_piece("world");
